@@ -1,0 +1,167 @@
+/**
+ * Builds the whole service from a Config: database, core, channels, HTTP server.
+ * main.ts calls it for `npm start`; tests call it to run the real service in-process.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { openDatabase } from './persistence/database.js';
+import { importAreas } from './persistence/area-import.js';
+import { createWebInbox } from './persistence/web-inbox.repository.js';
+import { createTranslator, loadResources } from './i18n.js';
+import { createServices } from './core/services/services.js';
+import { createBotCore, type Feature } from './core/bot-core.js';
+import { generalFeature } from './core/features/general.feature.js';
+import { groupsFeature } from './core/features/groups.feature.js';
+import { systemClock, type Clock } from './core/ports/clock.js';
+import { LOCALES } from './core/ports/translator.js';
+import { createHttpServer } from './http/server.js';
+import { sendJson } from './http/http-util.js';
+import { createTelegramChannel } from './channels/telegram/telegram.channel.js';
+import { createZaloChannel } from './channels/zalo/zalo.channel.js';
+import { createWebChannel } from './channels/web/web.channel.js';
+import type { ChannelRuntime } from './channels/channel.js';
+
+const DEMO_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'prisma', 'seed', 'demo-areas.json');
+
+/** Commands shown in Telegram's menu, with their description keys, in display order. */
+const COMMAND_MENU: Array<[string, string]> = [
+  ['start', 'menu:cmd_start'],
+  ['menu', 'menu:cmd_menu'],
+  ['groups', 'menu:cmd_groups'],
+  ['join', 'menu:cmd_join'],
+  ['lang', 'menu:cmd_lang'],
+  ['resume', 'menu:cmd_resume'],
+  ['cancel', 'menu:cmd_cancel'],
+  ['help', 'menu:cmd_help'],
+];
+
+export interface AppOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Zalo polling knobs for tests. */
+  zaloPoll?: { timeoutSeconds?: number; backoff?: { initialMs?: number; maxMs?: number } };
+}
+
+export async function createApp(config: Config, options: AppOptions) {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const database = await openDatabase(config.databaseUrl);
+  const { db } = database;
+  if (database.appliedMigrations.length) logger.info(`database: applied ${database.appliedMigrations.join(', ')}`);
+
+  const services = createServices({ db, defaultLocale: config.defaultLocale, clock });
+  if (config.demoData && (await services.areas.isEmpty())) {
+    const counts = await importAreas(db, JSON.parse(readFileSync(DEMO_FILE, 'utf8')));
+    logger.info(`database was empty: loaded the demo area tree (${counts.areas} areas, ${counts.groups} groups)`);
+  }
+
+  const resources = loadResources();
+  const translator = createTranslator(config.defaultLocale, resources);
+  const features: Feature[] = [generalFeature, groupsFeature];
+  const core = createBotCore({ services, translator, features, logger });
+
+  const commandSets = LOCALES.map((locale) => ({
+    languageCode: locale === config.defaultLocale ? '' : locale,
+    commands: COMMAND_MENU.map(([command, key]) => ({ command, description: translator.t(locale, key) })),
+  }));
+
+  const channels: ChannelRuntime[] = [];
+  const telegram = config.telegram
+    ? createTelegramChannel({ ...config.telegram, publicUrl: config.publicUrl, handle: core.handle, logger, commands: commandSets })
+    : undefined;
+  const zalo = config.zalo
+    ? createZaloChannel({
+        ...config.zalo,
+        publicUrl: config.publicUrl,
+        handle: core.handle,
+        logger,
+        pollTimeoutSeconds: options.zaloPoll?.timeoutSeconds,
+        backoff: options.zaloPoll?.backoff,
+      })
+    : undefined;
+  const web = createWebChannel({
+    handle: core.handle,
+    inbox: createWebInbox(db),
+    logger,
+    savePhoto: (bytes, mime) => services.media.save(bytes, mime),
+    uiStrings: Object.fromEntries(LOCALES.map((l) => [l, resources[l]?.web ?? {}])),
+    defaultLocale: config.defaultLocale,
+    async localeOfSession(session) {
+      const account = await services.people.findAccount('web', session);
+      if (!account) return undefined;
+      return (await db.person.findUnique({ where: { id: account.personId } }))?.locale;
+    },
+  });
+  if (telegram) channels.push(telegram);
+  if (zalo) channels.push(zalo);
+  channels.push(web);
+
+  const http = createHttpServer({
+    logger,
+    webhooks: {
+      telegram: telegram && config.publicUrl
+        ? { secret: telegram.webhookSecret, secretHeader: 'x-telegram-bot-api-secret-token', accept: (body) => acceptTelegram(body, telegram.handleWebhookUpdate) }
+        : undefined,
+      zalo: zalo && config.publicUrl
+        ? { secret: zalo.webhookSecret, secretHeader: 'x-bot-api-secret-token', accept: (body) => zalo.handleWebhookBody(body) }
+        : undefined,
+    },
+    routes: [
+      (req, res, url) => web.route(req, res, url),
+      async (req, res, url) => {
+        const match = req.method === 'GET' && url.pathname.match(/^\/media\/([A-Za-z0-9_-]+)$/);
+        if (!match) return false;
+        const media = await services.media.get(match[1]!);
+        if (!media) sendJson(res, 404, { error: 'not found' });
+        else {
+          res.writeHead(200, { 'content-type': media.mime, 'cache-control': 'private, max-age=86400' });
+          res.end(Buffer.from(media.bytes));
+        }
+        return true;
+      },
+    ],
+    async health() {
+      return { channels: Object.fromEntries(channels.map((c) => [c.name, c.mode])) };
+    },
+  });
+
+  let port = 0;
+  return {
+    config,
+    db,
+    services,
+    core,
+    translator,
+    telegram,
+    zalo,
+    web,
+    get port() {
+      return port;
+    },
+    /** Starts the HTTP server, then every channel; returns one status line per channel. */
+    async start(): Promise<string[]> {
+      port = await http.listen(config.port, config.host);
+      const lines: string[] = [];
+      lines.push(`telegram: ${telegram ? await telegram.start() : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
+      lines.push(`zalo: ${zalo ? await zalo.start() : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
+      lines.push(`web chat: on at http://localhost:${port}/`);
+      return lines;
+    },
+    async stop(): Promise<void> {
+      for (const channel of channels) await channel.stop().catch((error) => logger.warn(`stopping ${channel.name} failed`, { error }));
+      await http.close();
+      await database.close();
+    },
+  };
+}
+
+function acceptTelegram(body: unknown, handle: (update: unknown) => void): boolean {
+  if (typeof (body as { update_id?: unknown }).update_id !== 'number') return false;
+  handle(body);
+  return true;
+}
+
+export type App = Awaited<ReturnType<typeof createApp>>;

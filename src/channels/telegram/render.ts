@@ -1,0 +1,34 @@
+/** Outbound -> Telegram API calls: choices become an inline keyboard, long text is split. */
+import type { InlineKeyboardMarkup, ReplyKeyboardMarkup } from 'grammy/types';
+import type { Outbound } from '../../core/messages.js';
+import { splitText } from '../split-text.js';
+
+export const TELEGRAM_TEXT_LIMIT = 4096;
+export const TELEGRAM_CAPTION_LIMIT = 1024;
+
+export type TelegramCall =
+  | { method: 'sendMessage'; text: string; reply_markup?: InlineKeyboardMarkup | ReplyKeyboardMarkup }
+  | { method: 'sendPhoto'; photo: string; caption?: string; reply_markup?: InlineKeyboardMarkup };
+
+export function renderTelegram(out: Outbound, locationButtonLabel?: string): TelegramCall[] {
+  const keyboard: InlineKeyboardMarkup | undefined = out.choices?.length
+    ? { inline_keyboard: out.choices.map((row) => row.map((c) => ({ text: c.label, callback_data: c.id }))) }
+    : undefined;
+  const markup = out.askLocation && locationButtonLabel && !keyboard
+    ? { keyboard: [[{ text: locationButtonLabel, request_location: true }]], one_time_keyboard: true, resize_keyboard: true }
+    : keyboard;
+  const calls: TelegramCall[] = [];
+  const text = out.text;
+  const photo = out.photo?.fileId ?? out.photo?.url;
+  if (photo) {
+    if (text.length <= TELEGRAM_CAPTION_LIMIT) {
+      return [{ method: 'sendPhoto', photo, caption: text || undefined, reply_markup: keyboard }];
+    }
+    calls.push({ method: 'sendPhoto', photo });
+  }
+  const pieces = splitText(text, TELEGRAM_TEXT_LIMIT);
+  pieces.forEach((piece, i) => {
+    calls.push({ method: 'sendMessage', text: piece, reply_markup: i === pieces.length - 1 ? markup : undefined });
+  });
+  return calls;
+}

@@ -1,0 +1,104 @@
+/**
+ * The Telegram transport: grammY with auto-retry, long polling or a webhook.
+ * It turns updates into Inbound, hands them to the core, and sends the replies. No rules here.
+ */
+import { Bot, GrammyError, HttpError } from 'grammy';
+import { autoRetry } from '@grammyjs/auto-retry';
+import type { Update } from 'grammy/types';
+import type { Outbound } from '../../core/messages.js';
+import type { Logger } from '../../logger.js';
+import { telegramToInbound } from './to-inbound.js';
+import { renderTelegram } from './render.js';
+import type { ChannelRuntime, InboundHandler } from '../channel.js';
+
+export interface TelegramChannelOptions {
+  token: string;
+  apiRoot: string;
+  webhookSecret?: string;
+  /** https base URL: webhook mode when set, long polling otherwise. */
+  publicUrl?: string;
+  handle: InboundHandler;
+  logger: Logger;
+  /** Commands to register with setMyCommands, per language ("" = default). */
+  commands: { languageCode: string; commands: { command: string; description: string }[] }[];
+  locationButtonLabel?: (chatId: string) => string | undefined;
+}
+
+export function createTelegramChannel(options: TelegramChannelOptions): ChannelRuntime & {
+  bot: Bot;
+  handleWebhookUpdate(update: unknown): void;
+  webhookSecret?: string;
+} {
+  const { logger } = options;
+  const bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
+  // Honour 429 retry_after and retry transient network failures for direct replies.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
+  let mode: 'polling' | 'webhook' | 'off' = 'off';
+
+  async function send(chatId: string, out: Outbound): Promise<string[]> {
+    const ids: string[] = [];
+    for (const call of renderTelegram(out, options.locationButtonLabel?.(chatId))) {
+      const message =
+        call.method === 'sendPhoto'
+          ? await bot.api.sendPhoto(chatId, call.photo, { caption: call.caption, reply_markup: call.reply_markup })
+          : await bot.api.sendMessage(chatId, call.text, { reply_markup: call.reply_markup });
+      ids.push(String(message.message_id));
+    }
+    return ids;
+  }
+
+  bot.use(async (ctx) => {
+    const inbound = telegramToInbound(ctx.update);
+    if (ctx.callbackQuery) {
+      // Stop the button's spinner at once; the answer comes as a new message.
+      await ctx.answerCallbackQuery().catch((error) => logger.warn('telegram answerCallbackQuery failed', { error }));
+    }
+    if (!inbound) return;
+    const replies = await options.handle(inbound);
+    for (const reply of replies) await send(inbound.chatId, reply);
+  });
+
+  bot.catch((err) => {
+    const error = err.error;
+    const where = error instanceof GrammyError ? `Telegram refused (${error.error_code}: ${error.description})` : error instanceof HttpError ? 'network error talking to Telegram' : 'our code failed';
+    logger.error(`telegram update ${err.ctx.update.update_id}: ${where}`, { error });
+  });
+
+  return {
+    name: 'telegram',
+    bot,
+    webhookSecret: options.webhookSecret,
+    get mode() {
+      return mode;
+    },
+    send,
+    async start() {
+      await bot.init();
+      for (const set of options.commands) {
+        await bot.api.setMyCommands(set.commands, set.languageCode ? { language_code: set.languageCode as 'en' } : {});
+      }
+      if (options.publicUrl) {
+        await bot.api.setWebhook(`${options.publicUrl}/webhooks/telegram`, {
+          secret_token: options.webhookSecret,
+          allowed_updates: ['message', 'callback_query'],
+        });
+        mode = 'webhook';
+        return `webhook at ${options.publicUrl}/webhooks/telegram (bot @${bot.botInfo.username})`;
+      }
+      // bot.start() deletes any webhook, then long-polls until stop().
+      void bot
+        .start({ allowed_updates: ['message', 'callback_query'], onStart: () => logger.debug('telegram polling started') })
+        .catch((error) => logger.error('telegram polling stopped with an error', { error }));
+      mode = 'polling';
+      return `long polling (bot @${bot.botInfo.username})`;
+    },
+    async stop() {
+      if (mode === 'polling' && bot.isRunning()) await bot.stop();
+      mode = 'off';
+    },
+    handleWebhookUpdate(update: unknown) {
+      // Answered 200 already; repeated deliveries are dropped by the core's update ids.
+      void bot.handleUpdate(update as Update).catch((error) => logger.error('telegram webhook update failed', { error }));
+    },
+  };
+}

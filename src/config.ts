@@ -1,0 +1,117 @@
+/**
+ * Configuration from the environment, validated once at start-up. `parseConfig` is pure
+ * (it takes the env as an argument), so tests build configs without touching process.env.
+ */
+import { z } from 'zod';
+
+const TELEGRAM_TOKEN = /^\d{3,15}:[A-Za-z0-9_-]{20,}$/;
+const ZALO_TOKEN = /^\d{1,25}:[A-Za-z0-9_-]{8,}$/;
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(blankToUndefined, schema.optional());
+
+const httpUrl = (what: string) =>
+  z.url({ protocol: /^https?$/, error: `must be an http(s) URL of ${what}` });
+
+const secret = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,256}$/, 'must be 8-256 characters of A-Z, a-z, 0-9, _ and -');
+
+const adminIds = z
+  .string()
+  .transform((raw, ctx) => {
+    const pairs: { channel: 'telegram' | 'zalo' | 'web'; id: string }[] = [];
+    for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^(telegram|zalo|web):(\S+)$/.exec(item);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not a channel:id pair such as telegram:123456789 or zalo:abc` });
+        return z.NEVER;
+      }
+      pairs.push({ channel: m[1] as 'telegram' | 'zalo' | 'web', id: m[2]! });
+    }
+    return pairs;
+  });
+
+export const configSchema = z
+  .object({
+    TELEGRAM_BOT_TOKEN: optional(z.string().regex(TELEGRAM_TOKEN, 'must look like 123456789:AAE... (the token BotFather gives)')),
+    TELEGRAM_API_ROOT: z.preprocess(blankToUndefined, httpUrl('a Bot API server').default('https://api.telegram.org')),
+    TELEGRAM_WEBHOOK_SECRET: optional(secret),
+    ZALO_BOT_TOKEN: optional(z.string().regex(ZALO_TOKEN, 'must look like 1234567890:abcDEF... (the token from the Zalo Bot Manager)')),
+    ZALO_API_ROOT: z.preprocess(blankToUndefined, httpUrl('the Zalo Bot API').default('https://bot-api.zaloplatforms.com')),
+    ZALO_WEBHOOK_SECRET: optional(secret),
+    ZALO_SEND_RATE: z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a number of messages per second' }).positive('must be above 0').max(1000).default(10)),
+    PUBLIC_URL: optional(z.url({ protocol: /^https$/, error: 'must be an https:// URL where this server is reachable from the internet' })),
+    DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^(file:|postgres(ql)?:\/\/)/, 'must be file:<path> (SQLite) or postgresql://... ').default('file:./data/bot.db')),
+    PORT: z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be 0-65535').default(3000)),
+    HOST: z.preprocess(blankToUndefined, z.string().default('0.0.0.0')),
+    DEFAULT_LOCALE: z.preprocess(blankToUndefined, z.enum(['vi', 'en'], { error: 'must be vi or en' }).default('vi')),
+    ADMIN_IDS: z.preprocess(blankToUndefined, adminIds.default([])),
+    DEMO_DATA: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
+    LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
+  })
+  .superRefine((env, ctx) => {
+    if (env.PUBLIC_URL && env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'set TELEGRAM_WEBHOOK_SECRET (8-256 characters of A-Z, a-z, 0-9, _ and -) when PUBLIC_URL is set' });
+    }
+    if (env.PUBLIC_URL && env.ZALO_BOT_TOKEN && !env.ZALO_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['ZALO_WEBHOOK_SECRET'], message: 'set ZALO_WEBHOOK_SECRET (8-256 characters of A-Z, a-z, 0-9, _ and -) when PUBLIC_URL is set' });
+    }
+  });
+
+export type Env = z.output<typeof configSchema>;
+
+export interface Config {
+  telegram?: { token: string; apiRoot: string; webhookSecret?: string };
+  zalo?: { token: string; apiRoot: string; webhookSecret?: string; sendRatePerSecond: number };
+  publicUrl?: string;
+  databaseUrl: string;
+  port: number;
+  host: string;
+  defaultLocale: 'vi' | 'en';
+  adminIds: { channel: 'telegram' | 'zalo' | 'web'; id: string }[];
+  demoData: boolean;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment; throws ConfigError naming every wrong variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const given = env[name];
+      const shown = given === undefined || /TOKEN|SECRET/.test(name) ? '' : ` (got "${given}")`;
+      return `${name} ${issue.message}${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = result.data;
+  return {
+    telegram: e.TELEGRAM_BOT_TOKEN
+      ? { token: e.TELEGRAM_BOT_TOKEN, apiRoot: stripSlash(e.TELEGRAM_API_ROOT), webhookSecret: e.TELEGRAM_WEBHOOK_SECRET }
+      : undefined,
+    zalo: e.ZALO_BOT_TOKEN
+      ? { token: e.ZALO_BOT_TOKEN, apiRoot: stripSlash(e.ZALO_API_ROOT), webhookSecret: e.ZALO_WEBHOOK_SECRET, sendRatePerSecond: e.ZALO_SEND_RATE }
+      : undefined,
+    publicUrl: e.PUBLIC_URL ? stripSlash(e.PUBLIC_URL) : undefined,
+    databaseUrl: e.DATABASE_URL,
+    port: e.PORT,
+    host: e.HOST,
+    defaultLocale: e.DEFAULT_LOCALE,
+    adminIds: e.ADMIN_IDS,
+    demoData: e.DEMO_DATA === 'on',
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,269 @@
+/**
+ * The channel-blind heart: takes one Inbound, returns the direct replies.
+ * Global commands (/start /menu /cancel /help /lang /resume ...) interrupt any flow;
+ * everything else goes to the step the person is on.
+ */
+import type { Inbound, Outbound, Choice } from './messages.js';
+import type { Flow, FlowContext, StepInput, StepOutcome } from './flow.js';
+import type { Services } from './services/services.js';
+import type { Identity } from './services/people.service.js';
+import type { ConversationState } from './services/conversation.service.js';
+import type { Translator, Locale } from './ports/translator.js';
+import type { Logger } from '../logger.js';
+import { createKeyedQueue } from './keyed-queue.js';
+
+/** What a command or menu action can do while handling one message. */
+export interface Session {
+  readonly inbound: Inbound;
+  readonly identity: Identity;
+  readonly locale: Locale;
+  readonly state: ConversationState;
+  readonly services: Services;
+  t(key: string, params?: Record<string, unknown>): string;
+  say(...messages: Outbound[]): void;
+  startFlow(name: string, data?: Record<string, unknown>, step?: string): Promise<void>;
+  /** Leave the current flow; one with typed input in it is kept for /resume. */
+  leaveFlow(): void;
+  /** Drop the current flow and what was typed in it (/cancel). Returns whether there was one. */
+  discardFlow(): boolean;
+  showMenu(): Promise<void>;
+}
+
+export type Action = (session: Session, args: string) => Promise<void>;
+
+export interface MenuItem {
+  /** The action run when picked: the same name as its command. */
+  action: string;
+  labelKey: string;
+  visible?(identity: Identity, services: Services): boolean | Promise<boolean>;
+}
+
+/** A feature contributes flows, commands and main-menu entries. */
+export interface Feature {
+  flows?: Flow[];
+  commands?: Record<string, Action>;
+  menu?: MenuItem[];
+}
+
+export interface BotCoreDeps {
+  services: Services;
+  translator: Translator;
+  features: Feature[];
+  logger: Logger;
+}
+
+const MAX_INBOUND_TEXT = 4000;
+
+export function createBotCore(deps: BotCoreDeps) {
+  const { services, translator, logger } = deps;
+  const flows = new Map<string, Flow>();
+  const commands = new Map<string, Action>();
+  const menuItems: MenuItem[] = [];
+  for (const feature of deps.features) {
+    for (const flow of feature.flows ?? []) flows.set(flow.name, flow);
+    for (const [name, action] of Object.entries(feature.commands ?? {})) commands.set(name, action);
+    menuItems.push(...(feature.menu ?? []));
+  }
+
+  const perAccount = createKeyedQueue();
+
+  /** One message in, the direct replies out; messages of one account are handled in order. */
+  function handle(inbound: Inbound): Promise<Outbound[]> {
+    return perAccount(`${inbound.channel}:${inbound.accountId}`, () => handleOne(inbound));
+  }
+
+  async function handleOne(inbound: Inbound): Promise<Outbound[]> {
+    if (!(await services.processedUpdates.firstTime(`${inbound.channel}:${inbound.updateId}`))) return [];
+    const identity = await services.people.resolve(inbound);
+    let locale = services.people.localeOf(identity.person);
+    const t = (key: string, params?: Record<string, unknown>) => translator.t(locale, key, params);
+
+    if (inbound.chatType === 'group') {
+      // Nothing private is ever handled in a group chat; commands get a pointer to the private chat.
+      return inbound.kind === 'command' ? [{ text: t('common:groupChat') }] : [];
+    }
+
+    const state = await services.conversations.load(identity.account.id);
+    const replies: Outbound[] = [];
+
+    const flowContext = (): FlowContext => ({
+      identity,
+      get locale() {
+        return locale;
+      },
+      t,
+      data: state.data,
+      services,
+      async setLocale(next) {
+        identity.person = await services.people.setLocale(identity.person.id, next);
+        locale = next;
+      },
+    });
+
+    async function prompt(flow: Flow, stepName: string): Promise<void> {
+      const step = flow.steps[stepName];
+      if (!step) throw new Error(`flow ${flow.name} has no step ${stepName}`);
+      state.flow = flow.name;
+      state.step = stepName;
+      replies.push(await step.prompt(flowContext()));
+    }
+
+    async function apply(flow: Flow, outcome: StepOutcome): Promise<void> {
+      if ('retry' in outcome) {
+        replies.push(outcome.retry);
+        await prompt(flow, state.step!);
+        return;
+      }
+      replies.push(...(outcome.say ?? []));
+      if ('goto' in outcome) {
+        await prompt(flow, outcome.goto);
+        return;
+      }
+      endFlow();
+      if (outcome.next) await session.startFlow(outcome.next.flow, outcome.next.data);
+      else if (outcome.menu !== false) await session.showMenu();
+    }
+
+    function endFlow() {
+      state.flow = null;
+      state.step = null;
+      state.data = {};
+    }
+
+    const session: Session = {
+      inbound,
+      identity,
+      get locale() {
+        return locale;
+      },
+      state,
+      services,
+      t,
+      say: (...messages) => void replies.push(...messages),
+      async startFlow(name, data = {}, step) {
+        const flow = flows.get(name);
+        if (!flow) throw new Error(`unknown flow ${name}`);
+        suspendCurrent();
+        state.data = { ...data };
+        await prompt(flow, step ?? flow.first);
+      },
+      leaveFlow: () => suspendCurrent(),
+      discardFlow() {
+        const busy = Boolean(state.flow);
+        endFlow();
+        return busy;
+      },
+      async showMenu() {
+        replies.push(await mainMenu(identity, t));
+      },
+    };
+
+    /** A resumable flow with something typed in it is put aside rather than lost. */
+    function suspendCurrent() {
+      const current = state.flow ? flows.get(state.flow) : undefined;
+      if (current?.resumeTitleKey && state.step && Object.keys(state.data).length > 0) {
+        state.suspended = { flow: current.name, step: state.step, data: state.data };
+      }
+      endFlow();
+    }
+
+    try {
+      await route(inbound, state, session, replies, flowContext, apply, suspendCurrent);
+    } catch (error) {
+      logger.error('handling a message failed', { channel: inbound.channel, kind: inbound.kind, error });
+      replies.length = 0;
+      replies.push({ text: t('common:internalError') });
+      // The state on disk is the one before this message: the person's earlier input is kept.
+      return withHints(replies, t);
+    }
+    // Typing a number picks from the last list shown in this turn; with no list, numbers are plain text.
+    const lastWithChoices = [...replies].reverse().find((r) => r.choices?.length);
+    state.choices = lastWithChoices ? lastWithChoices.choices!.flat().map((c) => c.id) : [];
+    await services.conversations.save(identity.account.id, state);
+    return withHints(replies, t);
+  }
+
+  async function route(
+    inbound: Inbound,
+    state: ConversationState,
+    session: Session,
+    replies: Outbound[],
+    flowContext: () => FlowContext,
+    apply: (flow: Flow, outcome: StepOutcome) => Promise<void>,
+    suspendCurrent: () => void,
+  ): Promise<void> {
+    const t = session.t;
+    const flow = state.flow ? flows.get(state.flow) : undefined;
+    const step = flow && state.step ? flow.steps[state.step] : undefined;
+
+    if (inbound.kind === 'command') {
+      const action = commands.get(inbound.command);
+      if (!action) {
+        replies.push({ text: t('common:unknownCommand', { command: inbound.command.slice(0, 40) }) });
+        if (flow && step) replies.push(await step.prompt(flowContext()));
+        return;
+      }
+      await action(session, inbound.args);
+      return;
+    }
+
+    let input: StepInput = inbound;
+    if (input.kind === 'text' && input.text.length > MAX_INBOUND_TEXT && !(flow && step)) {
+      replies.push({ text: t('common:tooLong', { length: input.text.length, max: MAX_INBOUND_TEXT }) });
+      await session.showMenu();
+      return;
+    }
+    // A typed number picks from the last list offered, on every channel.
+    if (input.kind === 'text' && /^\s*\d{1,3}\s*$/.test(input.text) && state.choices.length > 0) {
+      const n = Number(input.text.trim());
+      const id = state.choices[n - 1];
+      if (!id) {
+        replies.push({ text: t('common:choiceOutOfRange', { number: n, max: state.choices.length }) });
+        if (flow && step) replies.push(await step.prompt(flowContext()));
+        else await session.showMenu();
+        return;
+      }
+      input = { kind: 'choice', choice: id };
+    }
+
+    if (input.kind === 'choice' && input.choice.startsWith('menu:')) {
+      const action = commands.get(input.choice.slice('menu:'.length));
+      if (action) {
+        suspendCurrent();
+        await action(session, '');
+        return;
+      }
+    }
+
+    if (flow && step) {
+      // A button from an older message (or a forged one) is not an answer to this step.
+      if (input.kind === 'choice' && !state.choices.includes(input.choice)) {
+        await apply(flow, { retry: { text: t('common:chooseFromList') } });
+        return;
+      }
+      await apply(flow, await step.handle(flowContext(), input));
+      return;
+    }
+
+    replies.push({ text: t(input.kind === 'unsupported' ? 'common:unsupported' : 'common:notUnderstood') });
+    await session.showMenu();
+  }
+
+  async function mainMenu(identity: Identity, t: Session['t']): Promise<Outbound> {
+    const rows: Choice[][] = [];
+    for (const item of menuItems) {
+      if (item.visible && !(await item.visible(identity, services))) continue;
+      rows.push([{ id: `menu:${item.action}`, label: t(item.labelKey) }]);
+    }
+    return { text: t('menu:title'), choices: rows };
+  }
+
+  return { handle, commandNames: () => [...commands.keys()] };
+}
+
+/** Every list gets the "type a number" hint, which Zalo shows above its numbered list. */
+function withHints(replies: Outbound[], t: Session['t']): Outbound[] {
+  return replies.map((r) => (r.choices?.length ? { ...r, hint: t('common:numberedHint') } : r));
+}
+
+export type BotCore = ReturnType<typeof createBotCore>;

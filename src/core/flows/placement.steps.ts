@@ -1,0 +1,126 @@
+/**
+ * Steps that place a person in a residential group: browse province -> district -> ward
+ * -> group, or type an invite code. Shared by onboarding and by /join and /groups.
+ */
+import { choiceStep, pagedChoices, textStep, type FlowContext, type Step, type StepOutcome } from '../flow.js';
+import type { Outbound } from '../messages.js';
+import type { Services } from '../services/services.js';
+import type { Area, Group } from '../services/db.js';
+
+const LEVEL_PROMPT: Record<string, string> = {
+  province: 'onboarding:chooseProvince',
+  district: 'onboarding:chooseDistrict',
+  ward: 'onboarding:chooseWard',
+};
+
+/** data.areaPath holds the ids chosen so far (province, district, ward). */
+function areaPath(ctx: FlowContext): string[] {
+  return Array.isArray(ctx.data.areaPath) ? (ctx.data.areaPath as string[]) : [];
+}
+
+function page(ctx: FlowContext): number {
+  return typeof ctx.data.page === 'number' ? ctx.data.page : 0;
+}
+
+/** Joins (or asks to join) a group and says what happened, in the person's language. */
+export async function joinGroupSaying(
+  services: Services,
+  t: FlowContext['t'],
+  personId: string,
+  group: Group & { area: Area },
+): Promise<Outbound> {
+  const { outcome } = await services.groups.join(personId, group);
+  const key = { joined: 'onboarding:joined', pending: 'onboarding:joinPending', already: 'onboarding:alreadyMember' }[outcome];
+  return { text: t(key, { group: group.name, area: group.area.name }) };
+}
+
+async function joinGroup(ctx: FlowContext, groupId: string): Promise<StepOutcome> {
+  const group = await ctx.services.groups.get(groupId);
+  if (!group) return { retry: { text: ctx.t('common:chooseFromList') } };
+  return { end: true, say: [await joinGroupSaying(ctx.services, ctx.t, ctx.identity.person.id, group)] };
+}
+
+export const placeStep: Step = choiceStep({
+  prompt: (ctx) => ({
+    text: ctx.t('onboarding:placeHow'),
+    choices: [
+      [{ id: 'place:browse', label: ctx.t('onboarding:placeBrowse') }],
+      [{ id: 'place:code', label: ctx.t('onboarding:placeCode') }],
+      [{ id: 'place:later', label: ctx.t('onboarding:placeLater') }],
+    ],
+  }),
+  choose(ctx, id) {
+    if (id === 'place:browse') {
+      ctx.data.areaPath = [];
+      ctx.data.page = 0;
+      return { goto: 'area' };
+    }
+    if (id === 'place:code') return { goto: 'code' };
+    return { end: true, say: [{ text: ctx.t('onboarding:placedLater') }] };
+  },
+});
+
+/** One step for every level of the tree: it lists the children of the last chosen area. */
+export const areaStep: Step = choiceStep({
+  async prompt(ctx): Promise<Outbound> {
+    const path = areaPath(ctx);
+    const parentId = path.at(-1) ?? null;
+    const parent = parentId ? await ctx.services.areas.get(parentId) : null;
+    const children = await ctx.services.areas.children(parentId);
+    if (children.length === 0) {
+      // A ward has groups, not child areas.
+      const groups = parent ? await ctx.services.areas.groupsIn(parent.id) : [];
+      if (!parent) {
+        return { text: ctx.t('onboarding:noAreas'), choices: [[{ id: 'place:code', label: ctx.t('onboarding:placeCode') }], [{ id: 'place:later', label: ctx.t('onboarding:placeLater') }]] };
+      }
+      if (groups.length === 0) {
+        return { text: ctx.t('onboarding:noGroups', { parent: parent.name }), choices: [[{ id: 'nav:back', label: ctx.t('common:back') }, { id: 'place:code', label: ctx.t('onboarding:placeCode') }]] };
+      }
+      const items = groups.map((g) => ({ id: `group:${g.id}`, label: g.name }));
+      return { text: ctx.t('onboarding:chooseGroup', { parent: parent.name }), choices: pagedChoices(items, page(ctx), ctx.t, { back: true }) };
+    }
+    const level = children[0]!.level;
+    const items = children.map((a) => ({ id: `area:${a.id}`, label: a.name }));
+    return {
+      text: ctx.t(LEVEL_PROMPT[level] ?? 'onboarding:chooseWard', { parent: parent?.name ?? '' }),
+      choices: pagedChoices(items, page(ctx), ctx.t, { back: path.length > 0 }),
+    };
+  },
+  choose(ctx, id) {
+    const path = areaPath(ctx);
+    if (id === 'nav:more') {
+      ctx.data.page = page(ctx) + 1;
+      return { goto: 'area' };
+    }
+    ctx.data.page = 0;
+    if (id === 'nav:back') {
+      ctx.data.areaPath = path.slice(0, -1);
+      return { goto: 'area' };
+    }
+    if (id === 'place:code') return { goto: 'code' };
+    if (id === 'place:later') return { end: true, say: [{ text: ctx.t('onboarding:placedLater') }] };
+    if (id.startsWith('area:')) {
+      ctx.data.areaPath = [...path, id.slice('area:'.length)];
+      return { goto: 'area' };
+    }
+    if (id.startsWith('group:')) return joinGroup(ctx, id.slice('group:'.length));
+    return { retry: { text: ctx.t('common:chooseFromList') } };
+  },
+});
+
+export const inviteCodeStep: Step = textStep({
+  prompt: (ctx) => ({ text: ctx.t('onboarding:enterCode'), choices: [[{ id: 'nav:back', label: ctx.t('common:back') }]] }),
+  maxLength: 32,
+  async text(ctx, typed) {
+    const group = await ctx.services.groups.findByInviteCode(typed);
+    if (!group) return { retry: { text: ctx.t('onboarding:codeInvalid', { code: typed }) } };
+    return joinGroup(ctx, group.id);
+  },
+  choose(ctx, id) {
+    if (id === 'nav:back') return { goto: 'place' };
+    return { retry: { text: ctx.t('common:chooseFromList') } };
+  },
+});
+
+export const placementSteps = { place: placeStep, area: areaStep, code: inviteCodeStep };
+

@@ -1,0 +1,72 @@
+import type { Db } from './db.js';
+
+/** Where a person is in a flow; stored per channel account so a restart resumes it. */
+export interface ConversationState {
+  flow: string | null;
+  step: string | null;
+  data: Record<string, unknown>;
+  /** Ids of the choices last offered, in order: typing "2" picks the second. */
+  choices: string[];
+  /** A flow put aside by a command, offered back by /resume. */
+  suspended: { flow: string; step: string; data: Record<string, unknown> } | null;
+}
+
+export const EMPTY_STATE: ConversationState = { flow: null, step: null, data: {}, choices: [], suspended: null };
+
+export function createConversationService(db: Db) {
+  return {
+    async load(accountId: string): Promise<ConversationState> {
+      const row = await db.conversation.findUnique({ where: { accountId } });
+      if (!row) return { ...EMPTY_STATE };
+      return {
+        flow: row.flow,
+        step: row.step,
+        data: safeJson(row.data, {}),
+        choices: safeJson(row.choices, []),
+        suspended: row.suspended ? safeJson(row.suspended, null) : null,
+      };
+    },
+    async save(accountId: string, state: ConversationState): Promise<void> {
+      const fields = {
+        flow: state.flow,
+        step: state.step,
+        data: JSON.stringify(state.data),
+        choices: JSON.stringify(state.choices),
+        suspended: state.suspended ? JSON.stringify(state.suspended) : null,
+      };
+      await db.conversation.upsert({ where: { accountId }, create: { accountId, ...fields }, update: fields });
+    },
+  };
+}
+
+export type ConversationService = ReturnType<typeof createConversationService>;
+
+/** Remembers handled platform updates so a repeated delivery (webhook retry, poll overlap) is ignored. */
+export function createProcessedUpdates(db: Db) {
+  let lastPrune = 0;
+  return {
+    /** True the first time an id is seen; false for a repeat. */
+    async firstTime(id: string): Promise<boolean> {
+      try {
+        await db.processedUpdate.create({ data: { id } });
+      } catch (error) {
+        if ((error as { code?: string }).code === 'P2002') return false;
+        throw error;
+      }
+      const now = Date.now();
+      if (now - lastPrune > 60 * 60 * 1000) {
+        lastPrune = now;
+        await db.processedUpdate.deleteMany({ where: { createdAt: { lt: new Date(now - 24 * 60 * 60 * 1000) } } });
+      }
+      return true;
+    },
+  };
+}
+
+function safeJson<T>(raw: string, fallback: T): T {
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return fallback;
+  }
+}

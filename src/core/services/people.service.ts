@@ -1,0 +1,63 @@
+import type { Db, Person, ChannelAccount } from './db.js';
+import type { Inbound, Channel } from '../messages.js';
+import { asLocale, type Locale } from '../ports/translator.js';
+
+export interface Identity {
+  person: Person;
+  account: ChannelAccount;
+}
+
+export function createPeopleService(db: Db, defaultLocale: Locale) {
+  return {
+    /** Finds or creates the person behind a channel account, refreshing what the platform says of them. */
+    async resolve(inbound: Pick<Inbound, 'channel' | 'accountId' | 'chatId' | 'chatType' | 'displayName' | 'username'>): Promise<Identity> {
+      const key = { channel_externalId: { channel: inbound.channel, externalId: inbound.accountId } };
+      const existing = await db.channelAccount.findUnique({ where: key, include: { person: true } });
+      if (existing) {
+        const changes: Partial<ChannelAccount> = { lastSeenAt: new Date() };
+        if (inbound.chatType === 'private' && existing.chatId !== inbound.chatId) changes.chatId = inbound.chatId;
+        if (inbound.displayName && inbound.displayName !== existing.displayName) changes.displayName = inbound.displayName;
+        if (inbound.username && inbound.username !== existing.username) changes.username = inbound.username;
+        // A person who wrote again is reachable again, whatever a past send said.
+        if (existing.unreachableAt) Object.assign(changes, { unreachableAt: null, unreachableReason: null });
+        const account = await db.channelAccount.update({ where: { id: existing.id }, data: changes });
+        return { person: existing.person, account };
+      }
+      const person = await db.person.create({
+        data: {
+          locale: defaultLocale,
+          displayName: inbound.displayName ?? null,
+          accounts: {
+            create: {
+              channel: inbound.channel,
+              externalId: inbound.accountId,
+              chatId: inbound.chatType === 'private' ? inbound.chatId : inbound.accountId,
+              displayName: inbound.displayName ?? null,
+              username: inbound.username ?? null,
+            },
+          },
+        },
+        include: { accounts: true },
+      });
+      return { person, account: person.accounts[0]! };
+    },
+
+    async setLocale(personId: string, locale: Locale): Promise<Person> {
+      return db.person.update({ where: { id: personId }, data: { locale } });
+    },
+
+    async markOnboarded(personId: string): Promise<void> {
+      await db.person.update({ where: { id: personId }, data: { onboardedAt: new Date() } });
+    },
+
+    localeOf(person: Person): Locale {
+      return asLocale(person.locale, defaultLocale);
+    },
+
+    async findAccount(channel: Channel, externalId: string) {
+      return db.channelAccount.findUnique({ where: { channel_externalId: { channel, externalId } } });
+    },
+  };
+}
+
+export type PeopleService = ReturnType<typeof createPeopleService>;
