@@ -15,6 +15,10 @@ import { createServices } from './core/services/services.js';
 import { createBotCore, type Feature } from './core/bot-core.js';
 import { generalFeature } from './core/features/general.feature.js';
 import { groupsFeature } from './core/features/groups.feature.js';
+import { casesFeature } from './core/features/cases.feature.js';
+import type { PhotoSource } from './core/ports/photo-source.js';
+import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker.js';
+import { startEscalationJob } from './jobs/escalation.job.js';
 import { systemClock, type Clock } from './core/ports/clock.js';
 import { LOCALES } from './core/ports/translator.js';
 import { createHttpServer } from './http/server.js';
@@ -30,6 +34,9 @@ const DEMO_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const COMMAND_MENU: Array<[string, string]> = [
   ['start', 'menu:cmd_start'],
   ['menu', 'menu:cmd_menu'],
+  ['report', 'menu:cmd_report'],
+  ['myreports', 'menu:cmd_myreports'],
+  ['cases', 'menu:cmd_cases'],
   ['groups', 'menu:cmd_groups'],
   ['join', 'menu:cmd_join'],
   ['lang', 'menu:cmd_lang'],
@@ -43,6 +50,10 @@ export interface AppOptions {
   clock?: Clock;
   /** Zalo polling knobs for tests. */
   zaloPoll?: { timeoutSeconds?: number; backoff?: { initialMs?: number; maxMs?: number } };
+  /** Delivery worker knobs (tests and the benchmark). */
+  delivery?: { idlePollMs?: number; concurrency?: number; batchSize?: number; now?: () => number };
+  /** Tests drive escalation themselves with a controllable clock. */
+  escalationJob?: boolean;
 }
 
 export async function createApp(config: Config, options: AppOptions) {
@@ -52,15 +63,33 @@ export async function createApp(config: Config, options: AppOptions) {
   const { db } = database;
   if (database.appliedMigrations.length) logger.info(`database: applied ${database.appliedMigrations.join(', ')}`);
 
-  const services = createServices({ db, defaultLocale: config.defaultLocale, clock });
+  const resources = loadResources();
+  const translator = createTranslator(config.defaultLocale, resources);
+  const workers = new Map<string, DeliveryWorker>();
+  // Photos people send are copied while the platform's link is valid; see PhotoSource.
+  const photoSource: PhotoSource = {
+    async fetch(channel, photo) {
+      if (channel === 'telegram' && photo.fileId && telegram) return telegram.fetchPhoto(photo.fileId);
+      if (channel === 'zalo' && photo.url && zalo) return zalo.fetchPhoto(photo.url);
+      throw new Error(`cannot fetch a ${channel} photo`);
+    },
+  };
+  const services = createServices({
+    db,
+    defaultLocale: config.defaultLocale,
+    clock,
+    translator,
+    publicUrl: config.publicUrl,
+    escalation: config.escalation,
+    photoSource,
+    onQueued: (channels) => channels.forEach((c) => workers.get(c)?.kick()),
+  });
   if (config.demoData && (await services.areas.isEmpty())) {
     const counts = await importAreas(db, JSON.parse(readFileSync(DEMO_FILE, 'utf8')));
     logger.info(`database was empty: loaded the demo area tree (${counts.areas} areas, ${counts.groups} groups)`);
   }
 
-  const resources = loadResources();
-  const translator = createTranslator(config.defaultLocale, resources);
-  const features: Feature[] = [generalFeature, groupsFeature];
+  const features: Feature[] = [casesFeature, groupsFeature, generalFeature];
   const core = createBotCore({ services, translator, features, logger });
 
   const commandSets = LOCALES.map((locale) => ({
@@ -70,7 +99,15 @@ export async function createApp(config: Config, options: AppOptions) {
 
   const channels: ChannelRuntime[] = [];
   const telegram = config.telegram
-    ? createTelegramChannel({ ...config.telegram, publicUrl: config.publicUrl, handle: core.handle, logger, commands: commandSets })
+    ? createTelegramChannel({
+        ...config.telegram,
+        publicUrl: config.publicUrl,
+        handle: core.handle,
+        logger,
+        commands: commandSets,
+        loadMedia: (id) => services.media.get(id),
+        locationButtonLabel: () => translator.t(config.defaultLocale, 'report:locationButton'),
+      })
     : undefined;
   const zalo = config.zalo
     ? createZaloChannel({
@@ -98,6 +135,27 @@ export async function createApp(config: Config, options: AppOptions) {
   if (telegram) channels.push(telegram);
   if (zalo) channels.push(zalo);
   channels.push(web);
+
+  const unlimited = { globalPerSecond: 1000, perChatPerSecond: 1000, perGroupPerMinute: 60_000 };
+  for (const channel of channels) {
+    const limits = channel.name === 'telegram' ? config.rates.telegram : channel.name === 'zalo' ? config.rates.zalo : unlimited;
+    workers.set(
+      channel.name,
+      createDeliveryWorker({
+        db,
+        target: channel,
+        limits,
+        logger,
+        ...options.delivery,
+        async afterSent(row) {
+          // Typing a number answers the notification just received (when no flow owns the numbers).
+          const ids = row.payload.choices?.flat().map((c) => c.id) ?? [];
+          if (ids.length && row.accountId) await services.conversations.offerChoices(row.accountId, ids);
+        },
+      }),
+    );
+  }
+  let escalation: ReturnType<typeof startEscalationJob> | undefined;
 
   const http = createHttpServer({
     logger,
@@ -148,9 +206,20 @@ export async function createApp(config: Config, options: AppOptions) {
       lines.push(`telegram: ${telegram ? await telegram.start() : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
       lines.push(`zalo: ${zalo ? await zalo.start() : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
       lines.push(`web chat: on at http://localhost:${port}/`);
+      for (const worker of workers.values()) {
+        const recovered = await worker.recover();
+        if (recovered) logger.warn(`delivery: ${recovered} message(s) were being sent when the service stopped; sending them again`);
+        await worker.start();
+      }
+      if (options.escalationJob !== false) {
+        escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
+      }
       return lines;
     },
+    workers,
     async stop(): Promise<void> {
+      escalation?.stop();
+      for (const worker of workers.values()) await worker.stop();
       for (const channel of channels) await channel.stop().catch((error) => logger.warn(`stopping ${channel.name} failed`, { error }));
       await http.close();
       await database.close();

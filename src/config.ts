@@ -17,6 +17,11 @@ const secret = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,256}$/, 'must be 8-256 characters of A-Z, a-z, 0-9, _ and -');
 
+const rate = (what: string, fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number({ error: `must be a number of ${what}` }).positive('must be above 0').max(100_000).default(fallback));
+const minutes = (fallback: number) =>
+  z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a number of minutes' }).positive('must be above 0').max(60 * 24 * 30).default(fallback));
+
 const adminIds = z
   .string()
   .transform((raw, ctx) => {
@@ -40,7 +45,12 @@ export const configSchema = z
     ZALO_BOT_TOKEN: optional(z.string().regex(ZALO_TOKEN, 'must look like 1234567890:abcDEF... (the token from the Zalo Bot Manager)')),
     ZALO_API_ROOT: z.preprocess(blankToUndefined, httpUrl('the Zalo Bot API').default('https://bot-api.zaloplatforms.com')),
     ZALO_WEBHOOK_SECRET: optional(secret),
-    ZALO_SEND_RATE: z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a number of messages per second' }).positive('must be above 0').max(1000).default(10)),
+    ZALO_SEND_RATE: rate('messages per second', 5),
+    TELEGRAM_RATE_GLOBAL: rate('messages per second', 30),
+    TELEGRAM_RATE_PER_CHAT: rate('messages per second to one chat', 1),
+    TELEGRAM_RATE_PER_GROUP: rate('messages per minute to one group chat', 20),
+    ESCALATION_URGENT_MINUTES: minutes(15),
+    ESCALATION_NORMAL_MINUTES: minutes(24 * 60),
     PUBLIC_URL: optional(z.url({ protocol: /^https$/, error: 'must be an https:// URL where this server is reachable from the internet' })),
     DATABASE_URL: z.preprocess(blankToUndefined, z.string().regex(/^(file:|postgres(ql)?:\/\/)/, 'must be file:<path> (SQLite) or postgresql://... ').default('file:./data/bot.db')),
     PORT: z.preprocess(blankToUndefined, z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be 0-65535').default(3000)),
@@ -63,7 +73,12 @@ export type Env = z.output<typeof configSchema>;
 
 export interface Config {
   telegram?: { token: string; apiRoot: string; webhookSecret?: string };
-  zalo?: { token: string; apiRoot: string; webhookSecret?: string; sendRatePerSecond: number };
+  zalo?: { token: string; apiRoot: string; webhookSecret?: string };
+  rates: {
+    telegram: { globalPerSecond: number; perChatPerSecond: number; perGroupPerMinute: number };
+    zalo: { globalPerSecond: number; perChatPerSecond: number; perGroupPerMinute: number };
+  };
+  escalation: { urgentMs: number; normalMs: number };
   publicUrl?: string;
   databaseUrl: string;
   port: number;
@@ -99,8 +114,14 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       ? { token: e.TELEGRAM_BOT_TOKEN, apiRoot: stripSlash(e.TELEGRAM_API_ROOT), webhookSecret: e.TELEGRAM_WEBHOOK_SECRET }
       : undefined,
     zalo: e.ZALO_BOT_TOKEN
-      ? { token: e.ZALO_BOT_TOKEN, apiRoot: stripSlash(e.ZALO_API_ROOT), webhookSecret: e.ZALO_WEBHOOK_SECRET, sendRatePerSecond: e.ZALO_SEND_RATE }
+      ? { token: e.ZALO_BOT_TOKEN, apiRoot: stripSlash(e.ZALO_API_ROOT), webhookSecret: e.ZALO_WEBHOOK_SECRET }
       : undefined,
+    rates: {
+      telegram: { globalPerSecond: e.TELEGRAM_RATE_GLOBAL, perChatPerSecond: e.TELEGRAM_RATE_PER_CHAT, perGroupPerMinute: e.TELEGRAM_RATE_PER_GROUP },
+      // Zalo publishes no numbers: one overall rate, and the same per chat as Telegram's 1/s.
+      zalo: { globalPerSecond: e.ZALO_SEND_RATE, perChatPerSecond: Math.min(1, e.ZALO_SEND_RATE), perGroupPerMinute: 20 },
+    },
+    escalation: { urgentMs: e.ESCALATION_URGENT_MINUTES * 60_000, normalMs: e.ESCALATION_NORMAL_MINUTES * 60_000 },
     publicUrl: e.PUBLIC_URL ? stripSlash(e.PUBLIC_URL) : undefined,
     databaseUrl: e.DATABASE_URL,
     port: e.PORT,

@@ -1,5 +1,6 @@
 /** What every channel transport offers the composition root and the delivery worker. */
 import type { Inbound, Outbound } from '../core/messages.js';
+import type { SendFailure } from '../delivery/send-outcome.js';
 
 export type InboundHandler = (inbound: Inbound) => Promise<Outbound[]>;
 
@@ -9,6 +10,11 @@ export interface ChannelRuntime {
   /** Starts receiving; returns a one-line description of how ("long polling", "webhook at ..."). */
   start(): Promise<string>;
   stop(): Promise<void>;
-  /** Sends one Outbound to a chat; returns the platform message ids. */
+  /** Sends one Outbound to a chat (direct replies: transient errors retried); returns the platform message ids. */
   send(chatId: string, out: Outbound): Promise<string[]>;
+  /** The same for the delivery worker: one attempt, errors thrown for `classifyError`. */
+  deliver(chatId: string, out: Outbound): Promise<string[]>;
+  classifyError(error: unknown): SendFailure;
+  /** Group chats have their own, slower limit. */
+  isGroupChat(chatId: string): boolean;
 }

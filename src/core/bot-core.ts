@@ -11,6 +11,7 @@ import type { ConversationState } from './services/conversation.service.js';
 import type { Translator, Locale } from './ports/translator.js';
 import type { Logger } from '../logger.js';
 import { createKeyedQueue } from './keyed-queue.js';
+import { DomainError } from './errors.js';
 
 /** What a command or menu action can do while handling one message. */
 export interface Session {
@@ -38,11 +39,16 @@ export interface MenuItem {
   visible?(identity: Identity, services: Services): boolean | Promise<boolean>;
 }
 
-/** A feature contributes flows, commands and main-menu entries. */
+/** A feature contributes flows, commands, main-menu entries and answers to notification buttons. */
 export interface Feature {
   flows?: Flow[];
   commands?: Record<string, Action>;
   menu?: MenuItem[];
+  /**
+   * Buttons on notifications ("c:<caseId>:reply") work whatever flow the person is in:
+   * the handler gets what follows the prefix. Each handler checks authorization itself.
+   */
+  notificationChoices?: Record<string, Action>;
 }
 
 export interface BotCoreDeps {
@@ -59,7 +65,9 @@ export function createBotCore(deps: BotCoreDeps) {
   const flows = new Map<string, Flow>();
   const commands = new Map<string, Action>();
   const menuItems: MenuItem[] = [];
+  const notificationChoices = new Map<string, Action>();
   for (const feature of deps.features) {
+    for (const [prefix, action] of Object.entries(feature.notificationChoices ?? {})) notificationChoices.set(prefix, action);
     for (const flow of feature.flows ?? []) flows.set(flow.name, flow);
     for (const [name, action] of Object.entries(feature.commands ?? {})) commands.set(name, action);
     menuItems.push(...(feature.menu ?? []));
@@ -154,7 +162,7 @@ export function createBotCore(deps: BotCoreDeps) {
         return busy;
       },
       async showMenu() {
-        replies.push(await mainMenu(identity, t));
+        replies.push(await mainMenu(identity, t, state));
       },
     };
 
@@ -163,12 +171,23 @@ export function createBotCore(deps: BotCoreDeps) {
       const current = state.flow ? flows.get(state.flow) : undefined;
       if (current?.resumeTitleKey && state.step && Object.keys(state.data).length > 0) {
         state.suspended = { flow: current.name, step: state.step, data: state.data };
+        replies.push({ text: t('common:resumeOffer', { what: t(current.resumeTitleKey) }) });
       }
       endFlow();
     }
 
     try {
-      await route(inbound, state, session, replies, flowContext, apply, suspendCurrent);
+      try {
+        await route(inbound, state, session, replies, flowContext, apply, suspendCurrent);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        // A refusal the person should read, then where they were.
+        replies.length = 0;
+        replies.push({ text: t(error.code, error.params) });
+        const flow = state.flow ? flows.get(state.flow) : undefined;
+        if (flow && state.step && flow.steps[state.step]) await prompt(flow, state.step);
+        else await session.showMenu();
+      }
     } catch (error) {
       logger.error('handling a message failed', { channel: inbound.channel, kind: inbound.kind, error });
       replies.length = 0;
@@ -226,6 +245,14 @@ export function createBotCore(deps: BotCoreDeps) {
       input = { kind: 'choice', choice: id };
     }
 
+    if (input.kind === 'choice') {
+      const prefix = [...notificationChoices.keys()].find((p) => input.kind === 'choice' && input.choice.startsWith(p));
+      if (prefix) {
+        await notificationChoices.get(prefix)!(session, input.choice.slice(prefix.length));
+        return;
+      }
+    }
+
     if (input.kind === 'choice' && input.choice.startsWith('menu:')) {
       const action = commands.get(input.choice.slice('menu:'.length));
       if (action) {
@@ -249,8 +276,12 @@ export function createBotCore(deps: BotCoreDeps) {
     await session.showMenu();
   }
 
-  async function mainMenu(identity: Identity, t: Session['t']): Promise<Outbound> {
+  async function mainMenu(identity: Identity, t: Session['t'], state: ConversationState): Promise<Outbound> {
     const rows: Choice[][] = [];
+    const suspended = state.suspended ? flows.get(state.suspended.flow) : undefined;
+    if (suspended?.resumeTitleKey) {
+      rows.push([{ id: 'menu:resume', label: t('common:resumeButton', { what: t(suspended.resumeTitleKey) }) }]);
+    }
     for (const item of menuItems) {
       if (item.visible && !(await item.visible(identity, services))) continue;
       rows.push([{ id: `menu:${item.action}`, label: t(item.labelKey) }]);

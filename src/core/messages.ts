@@ -40,10 +40,14 @@ export type InboundPayload =
 
 export type Inbound = InboundBase & InboundPayload;
 
-/** A photo as the platform gives it: Telegram gives a file id, Zalo and web give a URL. */
+/**
+ * A photo as the platform gives it (Telegram: a file id; Zalo and web: a URL), or a copy
+ * the service keeps (`mediaId`), which each channel shows as well as it can.
+ */
 export interface PhotoRef {
   fileId?: string;
   url?: string;
+  mediaId?: string;
 }
 
 export interface Choice {

@@ -19,7 +19,8 @@ export function renderTelegram(out: Outbound, locationButtonLabel?: string): Tel
     : keyboard;
   const calls: TelegramCall[] = [];
   const text = out.text;
-  const photo = out.photo?.fileId ?? out.photo?.url;
+  // A stored copy is uploaded by the channel ("media:<id>"); file ids and absolute URLs Telegram fetches itself.
+  const photo = out.photo?.mediaId ? `media:${out.photo.mediaId}` : (out.photo?.fileId ?? (out.photo?.url?.startsWith('http') ? out.photo.url : undefined));
   if (photo) {
     if (text.length <= TELEGRAM_CAPTION_LIMIT) {
       return [{ method: 'sendPhoto', photo, caption: text || undefined, reply_markup: keyboard }];

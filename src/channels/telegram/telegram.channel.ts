@@ -2,7 +2,8 @@
  * The Telegram transport: grammY with auto-retry, long polling or a webhook.
  * It turns updates into Inbound, hands them to the core, and sends the replies. No rules here.
  */
-import { Bot, GrammyError, HttpError } from 'grammy';
+import { Api, Bot, GrammyError, HttpError, InputFile } from 'grammy';
+import { classifyTelegramError } from './errors.js';
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Update } from 'grammy/types';
 import type { Outbound } from '../../core/messages.js';
@@ -22,10 +23,13 @@ export interface TelegramChannelOptions {
   /** Commands to register with setMyCommands, per language ("" = default). */
   commands: { languageCode: string; commands: { command: string; description: string }[] }[];
   locationButtonLabel?: (chatId: string) => string | undefined;
+  /** Stored photos (`PhotoRef.mediaId`) are uploaded from here. */
+  loadMedia?(id: string): Promise<{ bytes: Uint8Array; mime: string } | null>;
 }
 
 export function createTelegramChannel(options: TelegramChannelOptions): ChannelRuntime & {
   bot: Bot;
+  fetchPhoto(fileId: string): Promise<{ bytes: Uint8Array; mime: string }>;
   handleWebhookUpdate(update: unknown): void;
   webhookSecret?: string;
 } {
@@ -35,17 +39,28 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
   bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
   let mode: 'polling' | 'webhook' | 'off' = 'off';
 
-  async function send(chatId: string, out: Outbound): Promise<string[]> {
+  // The delivery worker paces itself and handles 429 per row: it uses an Api without auto-retry.
+  const workerApi = new Api(options.token, { apiRoot: options.apiRoot });
+
+  async function photoInput(photo: string): Promise<string | InputFile> {
+    if (!photo.startsWith('media:')) return photo;
+    const media = await options.loadMedia?.(photo.slice('media:'.length));
+    if (!media) throw new Error('stored photo not found');
+    return new InputFile(media.bytes, 'photo.jpg');
+  }
+
+  async function sendWith(api: Api, chatId: string, out: Outbound): Promise<string[]> {
     const ids: string[] = [];
     for (const call of renderTelegram(out, options.locationButtonLabel?.(chatId))) {
       const message =
         call.method === 'sendPhoto'
-          ? await bot.api.sendPhoto(chatId, call.photo, { caption: call.caption, reply_markup: call.reply_markup })
-          : await bot.api.sendMessage(chatId, call.text, { reply_markup: call.reply_markup });
+          ? await api.sendPhoto(chatId, await photoInput(call.photo), { caption: call.caption, reply_markup: call.reply_markup })
+          : await api.sendMessage(chatId, call.text, { reply_markup: call.reply_markup });
       ids.push(String(message.message_id));
     }
     return ids;
   }
+  const send = (chatId: string, out: Outbound) => sendWith(bot.api, chatId, out);
 
   bot.use(async (ctx) => {
     const inbound = telegramToInbound(ctx.update);
@@ -72,6 +87,17 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
       return mode;
     },
     send,
+    deliver: (chatId, out) => sendWith(workerApi, chatId, out),
+    classifyError: classifyTelegramError,
+    isGroupChat: (chatId) => chatId.startsWith('-'),
+    /** Downloads a photo a person sent (file ids are only usable through getFile). */
+    async fetchPhoto(fileId: string): Promise<{ bytes: Uint8Array; mime: string }> {
+      const file = await bot.api.getFile(fileId);
+      if (!file.file_path) throw new Error('telegram gave no file path');
+      const res = await fetch(`${options.apiRoot}/file/bot${options.token}/${file.file_path}`, { signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`telegram file download answered ${res.status}`);
+      return { bytes: new Uint8Array(await res.arrayBuffer()), mime: res.headers.get('content-type')?.startsWith('image/') ? res.headers.get('content-type')! : 'image/jpeg' };
+    },
     async start() {
       await bot.init();
       for (const set of options.commands) {

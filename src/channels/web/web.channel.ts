@@ -19,6 +19,11 @@ const MAX_JSON_BYTES = 64 * 1024;
 const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
 const assets = path.join(path.dirname(fileURLToPath(import.meta.url)), 'assets');
 
+/** The page shows stored photos from this server's /media path. */
+function webPayload(out: Outbound): Outbound {
+  return out.photo?.mediaId ? { ...out, photo: { url: `/media/${out.photo.mediaId}` } } : out;
+}
+
 export interface WebChannelOptions {
   handle: InboundHandler;
   inbox: WebInbox;
@@ -44,7 +49,7 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
 
   async function deliver(inbound: Inbound): Promise<void> {
     const replies = await options.handle(inbound);
-    await inbox.push(inbound.chatId, replies);
+    await inbox.push(inbound.chatId, replies.map(webPayload));
   }
 
   function inboundBase(session: string, messageId: string) {
@@ -98,8 +103,13 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
     },
     async stop() {},
     async send(chatId: string, out: Outbound) {
-      return (await inbox.push(chatId, [out])).map(String);
+      return (await inbox.push(chatId, [webPayload(out)])).map(String);
     },
+    async deliver(chatId: string, out: Outbound) {
+      return (await inbox.push(chatId, [webPayload(out)])).map(String);
+    },
+    classifyError: (error) => ({ kind: 'retry', reason: `web inbox write failed: ${error instanceof Error ? error.message : String(error)}` }),
+    isGroupChat: () => false,
     async route(req, res, url) {
       try {
         if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {

@@ -13,7 +13,7 @@ export function numberedList(out: Outbound): string {
 /** `publicUrl` turns the service's own media paths into links Zalo can fetch. */
 export function renderZalo(out: Outbound, publicUrl?: string): ZaloCall[] {
   const text = numberedList(out);
-  const url = out.photo?.url;
+  const url = out.photo?.mediaId ? `/media/${out.photo.mediaId}` : out.photo?.url;
   const photo = url && /^https?:\/\//.test(url) ? url : url?.startsWith('/') && publicUrl ? publicUrl + url : undefined;
   if (photo) {
     if (text.length <= 2000) return [{ method: 'sendPhoto', photo, caption: text || undefined }];

@@ -9,6 +9,7 @@ import { createZaloClient, type ZaloClient } from './zalo-client.js';
 import { createUpdateDeduplicator, parseZaloUpdate, zaloToInbound } from './to-inbound.js';
 import { startZaloPolling, type ZaloPolling } from './zalo-polling.js';
 import { renderZalo } from './render.js';
+import { classifyZaloError } from './errors.js';
 
 export interface ZaloChannelOptions {
   token: string;
@@ -23,6 +24,7 @@ export interface ZaloChannelOptions {
 
 export function createZaloChannel(options: ZaloChannelOptions): ChannelRuntime & {
   client: ZaloClient;
+  fetchPhoto(url: string): Promise<{ bytes: Uint8Array; mime: string }>;
   webhookSecret?: string;
   handleWebhookBody(body: unknown): boolean;
 } {
@@ -58,6 +60,16 @@ export function createZaloChannel(options: ZaloChannelOptions): ChannelRuntime &
       return mode;
     },
     send,
+    deliver: send,
+    classifyError: classifyZaloError,
+    isGroupChat: () => false,
+    /** Zalo photo URLs expire: fetch a copy while it is valid. */
+    async fetchPhoto(url: string): Promise<{ bytes: Uint8Array; mime: string }> {
+      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`zalo photo download answered ${res.status}`);
+      const type = res.headers.get('content-type') ?? '';
+      return { bytes: new Uint8Array(await res.arrayBuffer()), mime: type.startsWith('image/') ? type : 'image/jpeg' };
+    },
     async start() {
       const me = await client.getMe();
       if (options.publicUrl) {

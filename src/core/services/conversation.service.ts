@@ -36,6 +36,16 @@ export function createConversationService(db: Db) {
       };
       await db.conversation.upsert({ where: { accountId }, create: { accountId, ...fields }, update: fields });
     },
+    /**
+     * A notification with choices was delivered: typing its numbers should answer it, unless
+     * the person is in the middle of a flow (then the numbers belong to the flow).
+     */
+    async offerChoices(accountId: string, choiceIds: string[]): Promise<void> {
+      const row = await db.conversation.findUnique({ where: { accountId }, select: { flow: true } });
+      if (row?.flow) return;
+      const choices = JSON.stringify(choiceIds);
+      await db.conversation.upsert({ where: { accountId }, create: { accountId, choices }, update: { choices } });
+    },
   };
 }
 

@@ -1,27 +1,50 @@
 import type { Db } from './db.js';
-import type { Locale } from '../ports/translator.js';
+import type { Locale, Translator } from '../ports/translator.js';
 import type { Clock } from '../ports/clock.js';
+import type { PhotoSource } from '../ports/photo-source.js';
 import { createPeopleService } from './people.service.js';
 import { createAreaService } from './area.service.js';
 import { createGroupService } from './group.service.js';
 import { createMediaService } from './media.service.js';
 import { createConversationService, createProcessedUpdates } from './conversation.service.js';
+import { createOutbox } from './outbox.service.js';
+import { createActorService } from './actor.service.js';
+import { createCaseService } from './case.service.js';
 
 export interface ServiceDeps {
   db: Db;
   defaultLocale: Locale;
   clock: Clock;
+  translator: Translator;
+  publicUrl?: string;
+  escalation: { urgentMs: number; normalMs: number };
+  photoSource?: PhotoSource;
+  /** Wakes the delivery workers of these channels after rows were queued. */
+  onQueued?(channels: Set<string>): void;
 }
 
 /** Every domain service, built once in the composition root and handed to flows. */
 export function createServices(deps: ServiceDeps) {
+  const outbox = createOutbox({ translator: deps.translator, onQueued: (c) => deps.onQueued?.(c) });
+  const actors = createActorService(deps.db);
   return {
     people: createPeopleService(deps.db, deps.defaultLocale),
     areas: createAreaService(deps.db),
     groups: createGroupService(deps.db),
     conversations: createConversationService(deps.db),
     processedUpdates: createProcessedUpdates(deps.db),
-    media: createMediaService(deps.db),
+    media: createMediaService(deps.db, deps.photoSource),
+    outbox,
+    actors,
+    cases: createCaseService({
+      db: deps.db,
+      outbox,
+      actors,
+      translator: deps.translator,
+      clock: deps.clock,
+      publicUrl: deps.publicUrl,
+      escalation: deps.escalation,
+    }),
   };
 }
 

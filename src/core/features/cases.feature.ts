@@ -1,0 +1,71 @@
+/** Reports: /report, /myreports, /cases, and the buttons on case notifications. */
+import type { Feature, Session } from '../bot-core.js';
+import { reportFlow } from '../flows/report.flow.js';
+import { casesFlow } from '../flows/cases.flow.js';
+import { myReportsFlow } from '../flows/my-reports.flow.js';
+
+async function report(session: Session) {
+  const mine = (await session.services.groups.mine(session.identity.person.id)).filter((m) => m.state === 'active');
+  if (!mine.length) {
+    session.leaveFlow();
+    session.say({ text: session.t('report:noGroup') });
+    await session.startFlow('join');
+    return;
+  }
+  await session.startFlow('report', mine.length === 1 ? { groupId: mine[0]!.groupId } : {});
+}
+
+async function cases(session: Session) {
+  if (!(await session.services.cases.isHandlerAnywhere(session.identity.person.id))) {
+    session.leaveFlow();
+    session.say({ text: session.t('cases:notHandler') });
+    await session.showMenu();
+    return;
+  }
+  await session.startFlow('cases');
+}
+
+/** "c:<caseId>:<verb>" buttons on notifications. */
+async function caseButton(session: Session, rest: string) {
+  const [caseId = '', verb = ''] = rest.split(':');
+  const me = session.identity.person.id;
+  const svc = session.services.cases;
+  switch (verb) {
+    case 'open': {
+      const own = (await svc.mine(me)).some((c) => c.id === caseId);
+      if (own) await session.startFlow('myreports', { caseId }, 'case');
+      else await session.startFlow('cases', { caseId }, 'case');
+      return;
+    }
+    case 'reply':
+      await svc.reporterView(me, caseId, session.t, session.locale);
+      await session.startFlow('myreports', { caseId }, 'addInfo');
+      return;
+    case 'fixed':
+    case 'notfixed': {
+      const c = await svc.confirmFixed(me, caseId, verb === 'fixed');
+      session.leaveFlow();
+      session.say({ text: session.t(verb === 'fixed' ? 'cases:thanksFixed' : 'cases:thanksNotFixed', { ref: c.ref }) });
+      await session.showMenu();
+      return;
+    }
+    default:
+      session.say({ text: session.t('common:chooseFromList') });
+      await session.showMenu();
+  }
+}
+
+export const casesFeature: Feature = {
+  flows: [reportFlow, casesFlow, myReportsFlow],
+  commands: {
+    report,
+    myreports: (session) => session.startFlow('myreports'),
+    cases,
+  },
+  menu: [
+    { action: 'report', labelKey: 'report:menu' },
+    { action: 'myreports', labelKey: 'cases:menuMyReports' },
+    { action: 'cases', labelKey: 'cases:menuCases', visible: (identity, services) => services.cases.isHandlerAnywhere(identity.person.id) },
+  ],
+  notificationChoices: { 'c:': caseButton },
+};

@@ -1,0 +1,77 @@
+/** /myreports: the resident's own cases, their status and thread, adding information, "fixed?". */
+import { choiceStep, pagedChoices, type Flow, type FlowContext, type Step } from '../flow.js';
+import type { Choice, Outbound } from '../messages.js';
+import { MAX_DESCRIPTION } from './report.flow.js';
+
+const caseId = (ctx: FlowContext) => String(ctx.data.caseId ?? '');
+const page = (ctx: FlowContext) => (typeof ctx.data.page === 'number' ? ctx.data.page : 0);
+
+const list: Step = choiceStep({
+  async prompt(ctx): Promise<Outbound> {
+    const mine = await ctx.services.cases.mine(ctx.identity.person.id);
+    if (!mine.length) return { text: ctx.t('cases:myEmpty'), choices: [[{ id: 'menu:menu', label: ctx.t('menu:backToMenu') }]] };
+    const items: Choice[] = mine.map((c) => ({
+      id: `my:open:${c.id}`,
+      label: ctx.t('cases:myLine', { ref: c.ref, category: ctx.services.cases.categoryText(ctx.t, c), status: ctx.services.cases.statusText(ctx.t, c) }),
+    }));
+    return { text: ctx.t('cases:myTitle'), choices: pagedChoices(items, page(ctx), ctx.t) };
+  },
+  choose(ctx, id) {
+    if (id === 'nav:more') {
+      ctx.data.page = page(ctx) + 1;
+      return { goto: 'list' };
+    }
+    ctx.data.caseId = id.slice('my:open:'.length);
+    return { goto: 'case' };
+  },
+});
+
+const caseStep: Step = choiceStep({
+  async prompt(ctx): Promise<Outbound> {
+    const me = ctx.identity.person.id;
+    const view = await ctx.services.cases.reporterView(me, caseId(ctx), ctx.t, ctx.locale);
+    const actions = await ctx.services.cases.reporterActions(me, view.case);
+    const choices: Choice[][] = [];
+    if (actions.includes('case.addInfo')) choices.push([{ id: 'my:add', label: ctx.t('cases:addInfo') }]);
+    if (actions.includes('case.confirmFixed')) {
+      choices.push([{ id: 'my:fixed', label: ctx.t('cases:fixedButton') }, { id: 'my:notfixed', label: ctx.t('cases:notFixedButton') }]);
+    }
+    choices.push([{ id: 'my:list', label: ctx.t('cases:backToList') }]);
+    return { text: view.text, choices };
+  },
+  async choose(ctx, id) {
+    if (id === 'my:list') return { goto: 'list' };
+    if (id === 'my:add') return { goto: 'addInfo' };
+    const fixed = id === 'my:fixed';
+    const c = await ctx.services.cases.confirmFixed(ctx.identity.person.id, caseId(ctx), fixed);
+    return { end: true, say: [{ text: ctx.t(fixed ? 'cases:thanksFixed' : 'cases:thanksNotFixed', { ref: c.ref }) }] };
+  },
+});
+
+/** Text or a photo (with or without caption) for the handlers. */
+const addInfo: Step = {
+  async prompt(ctx) {
+    const c = await ctx.services.cases.reporterView(ctx.identity.person.id, caseId(ctx), ctx.t, ctx.locale);
+    return { text: ctx.t('cases:addInfoAsk', { ref: c.case.ref }), choices: [[{ id: 'nav:back', label: ctx.t('common:back') }]] };
+  },
+  async handle(ctx, input) {
+    if (input.kind === 'choice') return input.choice === 'nav:back' ? { goto: 'case' } : { retry: { text: ctx.t('common:chooseFromList') } };
+    let text: string;
+    let photoMediaId: string | undefined;
+    if (input.kind === 'text') text = input.text.trim();
+    else if (input.kind === 'photo') {
+      try {
+        photoMediaId = await ctx.services.media.adopt(ctx.identity.account.channel as 'telegram' | 'zalo' | 'web', input.photo);
+      } catch {
+        return { retry: { text: ctx.t('report:photoFailed') } };
+      }
+      text = (input.caption ?? '').trim() || '📷';
+    } else return { retry: { text: ctx.t('common:unsupported') } };
+    if (!text) return { retry: { text: ctx.t('common:emptyText') } };
+    if (text.length > MAX_DESCRIPTION) return { retry: { text: ctx.t('common:tooLong', { length: text.length, max: MAX_DESCRIPTION }) } };
+    const c = await ctx.services.cases.reporterMessage(ctx.identity.person.id, caseId(ctx), text, photoMediaId);
+    return { end: true, say: [{ text: ctx.t('cases:addInfoSent', { ref: c.ref }) }] };
+  },
+};
+
+export const myReportsFlow: Flow = { name: 'myreports', first: 'list', steps: { list, case: caseStep, addInfo } };

@@ -1,0 +1,247 @@
+/**
+ * The outbox worker of one channel: claims queued delivery rows, sends them under the
+ * platform's limits, and records the outcome on each row.
+ *
+ * - Messages to one chat go out in the order they were queued, one at a time.
+ * - 429 answers pause the channel for retry_after; network errors and 5xx retry with backoff.
+ * - A permanent refusal marks the row failed; "blocked"/"chat gone" also marks the account
+ *   unreachable and fails its other queued rows.
+ * - Rows are marked "sending" when claimed. After a crash, `recover()` puts them back in the
+ *   queue: those that had already left are the only possible duplicates.
+ */
+import type { Db } from '../core/services/db.js';
+import type { Outbound } from '../core/messages.js';
+import type { Logger } from '../logger.js';
+import type { SendFailure } from './send-outcome.js';
+import { createRateLimiter, type RateLimits } from './rate-limiter.js';
+
+export interface DeliveryTarget {
+  readonly name: string;
+  deliver(chatId: string, out: Outbound): Promise<string[]>;
+  classifyError(error: unknown): SendFailure;
+  isGroupChat(chatId: string): boolean;
+}
+
+export interface SentRow {
+  id: string;
+  accountId: string | null;
+  kind: string;
+  alertId: string | null;
+  payload: Outbound;
+  messageIds: string[];
+}
+
+export interface DeliveryWorkerOptions {
+  db: Db;
+  target: DeliveryTarget;
+  limits: RateLimits;
+  logger: Logger;
+  now?: () => number;
+  concurrency?: number;
+  batchSize?: number;
+  idlePollMs?: number;
+  maxAttempts?: number;
+  /** Called after each successful send, e.g. to let a typed number answer the message. */
+  afterSent?(row: SentRow): Promise<void>;
+}
+
+interface Claimed {
+  id: string;
+  chatId: string;
+  accountId: string | null;
+  kind: string;
+  alertId: string | null;
+  attempts: number;
+  payload: Outbound;
+}
+
+type Result =
+  | { id: string; ok: true; messageIds: string[]; at: Date }
+  | { id: string; ok: false; failure: SendFailure; attempts: number; accountId: string | null; at: Date };
+
+export function createDeliveryWorker(options: DeliveryWorkerOptions) {
+  const { db, target, logger } = options;
+  const now = options.now ?? Date.now;
+  const concurrency = options.concurrency ?? 16;
+  const batchSize = options.batchSize ?? 500;
+  const idlePollMs = options.idlePollMs ?? 250;
+  const maxAttempts = options.maxAttempts ?? 8;
+  const limiter = createRateLimiter(options.limits, now);
+
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  const results: Result[] = [];
+  let stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        if (wake === done) wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  async function claim(): Promise<Claimed[]> {
+    const rows = await db.delivery.findMany({
+      where: { channel: target.name, status: 'queued', nextAttemptAt: { lte: new Date(now()) } },
+      orderBy: [{ nextAttemptAt: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
+      take: batchSize,
+      select: { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true },
+    });
+    if (!rows.length) return [];
+    await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'queued' }, data: { status: 'sending' } });
+    return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as Outbound }));
+  }
+
+  async function flush(): Promise<void> {
+    if (!results.length) return;
+    const batch = results.splice(0, results.length);
+    const ops = [];
+    for (const r of batch) {
+      if (r.ok) {
+        ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'sent', sentAt: r.at, platformMessageId: r.messageIds.join(','), error: null } }));
+        continue;
+      }
+      const f = r.failure;
+      if (f.kind === 'retry' && r.attempts < maxAttempts) {
+        const backoff = f.afterMs ?? Math.min(2 ** r.attempts * 1000, 5 * 60_000);
+        ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'queued', attempts: r.attempts, error: f.reason, nextAttemptAt: new Date(r.at.getTime() + backoff) } }));
+      } else {
+        ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'failed', attempts: r.attempts, error: f.reason } }));
+        if (f.kind === 'permanent' && f.unreachable && r.accountId) {
+          ops.push(db.channelAccount.update({ where: { id: r.accountId }, data: { unreachableAt: r.at, unreachableReason: f.reason } }));
+          ops.push(db.delivery.updateMany({ where: { accountId: r.accountId, status: 'queued' }, data: { status: 'failed', error: `account unreachable: ${f.reason}` } }));
+        }
+      }
+    }
+    await db.$transaction(ops);
+  }
+
+  async function sendOne(row: Claimed): Promise<void> {
+    const at = () => new Date(now());
+    try {
+      const messageIds = await target.deliver(row.chatId, row.payload);
+      results.push({ id: row.id, ok: true, messageIds, at: at() });
+      stats.sent++;
+      if (options.afterSent) {
+        await options
+          .afterSent({ id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload, messageIds })
+          .catch((error) => logger.warn('after-send hook failed', { error }));
+      }
+    } catch (error) {
+      const failure = target.classifyError(error);
+      results.push({ id: row.id, ok: false, failure, attempts: row.attempts + 1, accountId: row.accountId, at: at() });
+      if (failure.kind === 'retry') {
+        stats.retried++;
+        if (failure.afterMs) {
+          stats.rateLimited++;
+          if (failure.pauseChannel) limiter.pauseUntil(now() + failure.afterMs);
+        }
+        logger.warn(`${target.name} send will be retried: ${failure.reason}`);
+      } else {
+        stats.failed++;
+        logger.warn(`${target.name} send failed for good: ${failure.reason}`);
+      }
+    }
+  }
+
+  /** Sends a claimed batch under the limits, in order per chat, `concurrency` at a time. */
+  async function sendBatch(rows: Claimed[]): Promise<void> {
+    const pending = rows.slice();
+    const busyChats = new Set<string>();
+    const inFlight = new Set<Promise<void>>();
+    let lastFlush = now();
+    while (pending.length || inFlight.size) {
+      let minWait = Infinity;
+      const blocked = new Set<string>();
+      for (let i = 0; i < pending.length && inFlight.size < concurrency && running; ) {
+        const row = pending[i]!;
+        if (busyChats.has(row.chatId) || blocked.has(row.chatId)) {
+          i++;
+          continue;
+        }
+        const wait = limiter.reserve(row.chatId, target.isGroupChat(row.chatId));
+        if (wait > 0) {
+          blocked.add(row.chatId);
+          minWait = Math.min(minWait, wait);
+          if (limiter.globalWait() > 0) break; // the overall limit holds everyone back
+          i++;
+          continue;
+        }
+        pending.splice(i, 1);
+        busyChats.add(row.chatId);
+        const p: Promise<void> = sendOne(row).finally(() => {
+          busyChats.delete(row.chatId);
+          inFlight.delete(p);
+        });
+        inFlight.add(p);
+      }
+      if (!running && !inFlight.size) break;
+      if (now() - lastFlush >= 100 || results.length >= 200) {
+        lastFlush = now();
+        await flush();
+      }
+      if (inFlight.size) await Promise.race([...inFlight, delay(Number.isFinite(minWait) ? minWait : 50)]);
+      else if (Number.isFinite(minWait)) await delay(minWait);
+      else if (!pending.length) break;
+    }
+    await flush();
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      try {
+        const rows = await claim();
+        if (!rows.length) {
+          await sleep(idlePollMs);
+          continue;
+        }
+        await sendBatch(rows);
+        if (!running) {
+          // Stopped mid-batch: rows never attempted go back to the queue.
+          await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'sending' }, data: { status: 'queued' } });
+        }
+      } catch (error) {
+        logger.error(`${target.name} delivery loop failed; retrying`, { error });
+        await sleep(1000);
+      }
+    }
+  }
+
+  return {
+    /** Puts rows left "sending" by a crash back in the queue; returns how many. */
+    async recover(): Promise<number> {
+      const { count } = await db.delivery.updateMany({ where: { channel: target.name, status: 'sending' }, data: { status: 'queued' } });
+      return count;
+    },
+    async start(): Promise<void> {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    /** Wakes the worker now (called after something was queued in this process). */
+    kick() {
+      wake?.();
+    },
+    async stop(): Promise<void> {
+      running = false;
+      wake?.();
+      await loop;
+    },
+    stats: () => ({ ...stats }),
+    resetStats() {
+      stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(1, ms)));
+}
+
+export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { createWebClient, texts, type WebReply } from '../helpers/web-client.js';
+import { makeLeader, personOf } from '../helpers/roles.js';
+
+let running: TestApp[] = [];
+afterEach(async () => {
+  for (const t of running) await t.dispose();
+  running = [];
+});
+
+async function onboard(baseUrl: string, inviteCode: string) {
+  const web = createWebClient(baseUrl);
+  await web.say('/start');
+  await web.say('1'); // Tiếng Việt
+  await web.say('1'); // đồng ý
+  await web.say('2'); // mã mời
+  const joined = await web.say(inviteCode);
+  expect(texts(joined)).toMatch(/Bạn đã tham gia/);
+  return web;
+}
+
+async function waitForMessage(web: ReturnType<typeof createWebClient>, pattern: RegExp, timeoutMs = 5000): Promise<WebReply> {
+  const deadline = Date.now() + timeoutMs;
+  const seen: string[] = [];
+  while (Date.now() < deadline) {
+    const { messages } = await web.fetchNew();
+    seen.push(...messages.map((m) => m.text));
+    const hit = messages.find((m) => pattern.test(m.text));
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no message matching ${pattern}; saw:\n${seen.join('\n---\n')}`);
+}
+
+describe('report flow on the web chat', () => {
+  it('files an anonymous report, reaches the leader, and the thread goes both ways', async () => {
+    const t = await startTestApp();
+    running.push(t);
+    const resident = await onboard(t.baseUrl, 'KMA234');
+    const leader = await onboard(t.baseUrl, 'KMA234');
+    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-BD-KM-01');
+
+    let r = await resident.say('/report');
+    expect(texts(r)).toMatch(/Có ai đang gặp nguy hiểm/);
+    r = await resident.pick(r, 'Không');
+    expect(texts(r)).toMatch(/Sự việc thuộc loại nào/);
+    r = await resident.pick(r, 'tiếng ồn');
+    r = await resident.say('');
+    r = await resident.say('Karaoke rất to sau 23h ở ngõ 12');
+    expect(texts(r)).toMatch(/ảnh chụp/);
+    r = await resident.pick(r, 'Bỏ qua');
+    r = await resident.say('Ngõ 12 Kim Mã');
+    r = await resident.pick(r, 'Ẩn danh');
+    expect(texts(r)).toMatch(/Xem lại phản ánh/);
+    expect(texts(r)).toMatch(/Ngõ 12 Kim Mã/);
+    r = await resident.pick(r, 'Gửi phản ánh');
+    const ref = /PA-[A-Z2-9]{4}/.exec(texts(r))?.[0];
+    expect(ref).toBeDefined();
+
+    const note = await waitForMessage(leader, new RegExp(`Phản ánh mới ${ref}`));
+    expect(note.text).toMatch(/Người phản ánh #[A-Z2-9]{4}/);
+    r = await leader.choose(note.choices![0]![0]!.id);
+    expect(texts(r)).toMatch(/Karaoke rất to/);
+    r = await leader.pick(r, 'Tiếp nhận');
+    expect(texts(r)).toMatch(/Đã tiếp nhận/);
+    await waitForMessage(resident, new RegExp(`${ref} của bạn đã được tiếp nhận`));
+    r = await leader.pick(r, 'Hỏi');
+    r = await leader.say('Nhà số mấy vậy bác?');
+    const question = await waitForMessage(resident, /Nhà số mấy/);
+    r = await resident.choose(question.choices![0]![0]!.id);
+    r = await resident.say('Nhà số 7');
+    expect(texts(r)).toMatch(/Đã gửi thông tin bổ sung/);
+    await waitForMessage(leader, /Nhà số 7/);
+
+    r = await leader.say('/cases');
+    r = await leader.pick(r, ref!);
+    r = await leader.pick(r, 'Đã xử lý xong');
+    r = await leader.say('Đã nhắc nhở hộ gia đình');
+    const resolved = await waitForMessage(resident, /đã được xử lý/);
+    r = await resident.say('2'); // Chưa ổn, by number
+    expect(texts(r)).toMatch(/chuyển lại cho người xử lý/);
+    await waitForMessage(leader, /CHƯA được giải quyết/);
+    const c = await t.app.db.case.findUniqueOrThrow({ where: { ref: ref! }, include: { events: true } });
+    expect(c.status).toBe('reopened');
+    expect(c.events.map((e) => e.type)).toEqual(['created', 'acknowledged', 'asked', 'reporter_message', 'resolved', 'closed_not_fixed']);
+    expect(resolved.choices?.flat().length).toBe(2);
+  });
+});
