@@ -220,6 +220,7 @@ export function createBotCore(deps: BotCoreDeps) {
       if (!action) {
         replies.push({ text: t('common:unknownCommand', { command: inbound.command.slice(0, 40) }) });
         if (flow && step) replies.push(await step.prompt(flowContext()));
+        else await session.showMenu();
         return;
       }
       await action(session, inbound.args);
