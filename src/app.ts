@@ -16,6 +16,8 @@ import { createBotCore, type Feature } from './core/bot-core.js';
 import { generalFeature } from './core/features/general.feature.js';
 import { groupsFeature } from './core/features/groups.feature.js';
 import { casesFeature } from './core/features/cases.feature.js';
+import { alertsFeature } from './core/features/alerts.feature.js';
+import { startAlertFollowUpJob } from './jobs/alert-follow-up.job.js';
 import type { PhotoSource } from './core/ports/photo-source.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker.js';
 import { startEscalationJob } from './jobs/escalation.job.js';
@@ -37,6 +39,7 @@ const COMMAND_MENU: Array<[string, string]> = [
   ['report', 'menu:cmd_report'],
   ['myreports', 'menu:cmd_myreports'],
   ['cases', 'menu:cmd_cases'],
+  ['alert', 'menu:cmd_alert'],
   ['groups', 'menu:cmd_groups'],
   ['join', 'menu:cmd_join'],
   ['lang', 'menu:cmd_lang'],
@@ -54,6 +57,8 @@ export interface AppOptions {
   delivery?: { idlePollMs?: number; concurrency?: number; batchSize?: number; now?: () => number };
   /** Tests drive escalation themselves with a controllable clock. */
   escalationJob?: boolean;
+  /** How often senders' live alert counts are refreshed (default 3 s). */
+  alertFollowUpMs?: number;
 }
 
 export async function createApp(config: Config, options: AppOptions) {
@@ -89,7 +94,7 @@ export async function createApp(config: Config, options: AppOptions) {
     logger.info(`database was empty: loaded the demo area tree (${counts.areas} areas, ${counts.groups} groups)`);
   }
 
-  const features: Feature[] = [casesFeature, groupsFeature, generalFeature];
+  const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, generalFeature];
   const core = createBotCore({ services, translator, features, logger });
 
   const commandSets = LOCALES.map((locale) => ({
@@ -156,6 +161,7 @@ export async function createApp(config: Config, options: AppOptions) {
     );
   }
   let escalation: ReturnType<typeof startEscalationJob> | undefined;
+  let alertFollowUp: ReturnType<typeof startAlertFollowUpJob> | undefined;
 
   const http = createHttpServer({
     logger,
@@ -211,14 +217,25 @@ export async function createApp(config: Config, options: AppOptions) {
         if (recovered) logger.warn(`delivery: ${recovered} message(s) were being sent when the service stopped; sending them again`);
         await worker.start();
       }
+      alertFollowUp = startAlertFollowUpJob({
+        services,
+        translator,
+        editors: new Map(channels.map((c) => [c.name, c])),
+        logger,
+        everyMs: options.alertFollowUpMs,
+      });
       if (options.escalationJob !== false) {
         escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
       }
       return lines;
     },
     workers,
+    get alertFollowUp() {
+      return alertFollowUp;
+    },
     async stop(): Promise<void> {
       escalation?.stop();
+      alertFollowUp?.stop();
       for (const worker of workers.values()) await worker.stop();
       for (const channel of channels) await channel.stop().catch((error) => logger.warn(`stopping ${channel.name} failed`, { error }));
       await http.close();

@@ -15,6 +15,8 @@ export interface ChannelRuntime {
   /** The same for the delivery worker: one attempt, errors thrown for `classifyError`. */
   deliver(chatId: string, out: Outbound): Promise<string[]>;
   classifyError(error: unknown): SendFailure;
+  /** Replaces the text and buttons of a message the bot sent (Telegram only; others cannot edit). */
+  edit?(chatId: string, messageId: string, out: Outbound): Promise<void>;
   /** Group chats have their own, slower limit. */
   isGroupChat(chatId: string): boolean;
 }

@@ -185,8 +185,20 @@ export function createBotCore(deps: BotCoreDeps) {
         replies.length = 0;
         replies.push({ text: t(error.code, error.params) });
         const flow = state.flow ? flows.get(state.flow) : undefined;
-        if (flow && state.step && flow.steps[state.step]) await prompt(flow, state.step);
-        else await session.showMenu();
+        let reprompted = false;
+        if (flow && state.step && flow.steps[state.step]) {
+          try {
+            await prompt(flow, state.step);
+            reprompted = true;
+          } catch (again) {
+            // The step itself is refused (a forged button opened a case one may not see): leave it.
+            if (!(again instanceof DomainError)) throw again;
+          }
+        }
+        if (!reprompted) {
+          endFlow();
+          await session.showMenu();
+        }
       }
     } catch (error) {
       logger.error('handling a message failed', { channel: inbound.channel, kind: inbound.kind, error });

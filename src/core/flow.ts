@@ -68,6 +68,8 @@ export function textStep(def: {
     prompt: def.prompt,
     handle(ctx, input) {
       if (input.kind === 'choice' && def.choose) return def.choose(ctx, input.choice);
+      // A blank message reaches the core as unsupported "text" (the Zalo adapter): it is empty, not unreadable.
+      if (input.kind === 'unsupported' && input.what === 'text') return { retry: say(ctx.t('common:emptyText')) };
       if (input.kind !== 'text') return { retry: say(ctx.t('common:unsupported')) };
       const text = input.text.trim();
       if (!text) return { retry: say(ctx.t('common:emptyText')) };

@@ -88,6 +88,18 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
     },
     send,
     deliver: (chatId, out) => sendWith(workerApi, chatId, out),
+    async edit(chatId, messageId, out) {
+      const [call] = renderTelegram({ ...out, photo: undefined }).filter((c) => c.method === 'sendMessage');
+      if (!call || call.method !== 'sendMessage') return;
+      try {
+        await workerApi.editMessageText(chatId, Number(messageId), call.text.slice(0, 4096), {
+          reply_markup: call.reply_markup && 'inline_keyboard' in call.reply_markup ? call.reply_markup : undefined,
+        });
+      } catch (error) {
+        // Telegram refuses an edit that changes nothing; that is not a failure.
+        if (!(error instanceof GrammyError && /message is not modified/.test(error.description))) throw error;
+      }
+    },
     classifyError: classifyTelegramError,
     isGroupChat: (chatId) => chatId.startsWith('-'),
     /** Downloads a photo a person sent (file ids are only usable through getFile). */

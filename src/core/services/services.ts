@@ -10,6 +10,7 @@ import { createConversationService, createProcessedUpdates } from './conversatio
 import { createOutbox } from './outbox.service.js';
 import { createActorService } from './actor.service.js';
 import { createCaseService } from './case.service.js';
+import { createAlertService } from './alert.service.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -27,6 +28,15 @@ export interface ServiceDeps {
 export function createServices(deps: ServiceDeps) {
   const outbox = createOutbox({ translator: deps.translator, onQueued: (c) => deps.onQueued?.(c) });
   const actors = createActorService(deps.db);
+  const cases = createCaseService({
+    db: deps.db,
+    outbox,
+    actors,
+    translator: deps.translator,
+    clock: deps.clock,
+    publicUrl: deps.publicUrl,
+    escalation: deps.escalation,
+  });
   return {
     people: createPeopleService(deps.db, deps.defaultLocale),
     areas: createAreaService(deps.db),
@@ -36,15 +46,8 @@ export function createServices(deps: ServiceDeps) {
     media: createMediaService(deps.db, deps.photoSource),
     outbox,
     actors,
-    cases: createCaseService({
-      db: deps.db,
-      outbox,
-      actors,
-      translator: deps.translator,
-      clock: deps.clock,
-      publicUrl: deps.publicUrl,
-      escalation: deps.escalation,
-    }),
+    cases,
+    alerts: createAlertService({ db: deps.db, outbox, actors, cases, translator: deps.translator, clock: deps.clock }),
   };
 }
 
