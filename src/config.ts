@@ -60,14 +60,20 @@ export const configSchema = z
     DEMO_DATA: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
   })
-  .superRefine((env, ctx) => {
-    if (env.PUBLIC_URL && env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_WEBHOOK_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'set TELEGRAM_WEBHOOK_SECRET (8-256 characters of A-Z, a-z, 0-9, _ and -) when PUBLIC_URL is set' });
-    }
-    if (env.PUBLIC_URL && env.ZALO_BOT_TOKEN && !env.ZALO_WEBHOOK_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['ZALO_WEBHOOK_SECRET'], message: 'set ZALO_WEBHOOK_SECRET (8-256 characters of A-Z, a-z, 0-9, _ and -) when PUBLIC_URL is set' });
-    }
-  });
+  ;
+
+/** Cross-variable rules, checked on the raw environment so they are listed with every other problem. */
+function crossChecks(env: Record<string, string | undefined>): string[] {
+  const set = (name: string) => Boolean(env[name]?.trim());
+  const problems: string[] = [];
+  if (set('PUBLIC_URL') && set('TELEGRAM_BOT_TOKEN') && !set('TELEGRAM_WEBHOOK_SECRET')) {
+    problems.push('TELEGRAM_WEBHOOK_SECRET must be set (8-256 characters of A-Z, a-z, 0-9, _ and -) when PUBLIC_URL is set');
+  }
+  if (set('PUBLIC_URL') && set('ZALO_BOT_TOKEN') && !set('ZALO_WEBHOOK_SECRET')) {
+    problems.push('ZALO_WEBHOOK_SECRET must be set (8-256 characters of A-Z, a-z, 0-9, _ and -) when PUBLIC_URL is set');
+  }
+  return problems;
+}
 
 export type Env = z.output<typeof configSchema>;
 
@@ -99,14 +105,15 @@ export class ConfigError extends Error {
 /** Validates the environment; throws ConfigError naming every wrong variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
   const result = configSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
+  const cross = crossChecks(env);
+  if (!result.success || cross.length) {
+    const problems = (result.error?.issues ?? []).map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
       const given = env[name];
       const shown = given === undefined || /TOKEN|SECRET/.test(name) ? '' : ` (got "${given}")`;
       return `${name} ${issue.message}${shown}`;
     });
-    throw new ConfigError(problems);
+    throw new ConfigError([...problems, ...cross]);
   }
   const e = result.data;
   return {

@@ -87,12 +87,22 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   }
 
   async function claim(): Promise<Claimed[]> {
-    const rows = await db.delivery.findMany({
-      where: { channel: target.name, status: 'queued', nextAttemptAt: { lte: new Date(now()) } },
-      orderBy: [{ nextAttemptAt: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
+    const at = new Date(now());
+    const candidates = await db.delivery.findMany({
+      where: { channel: target.name, status: 'queued', nextAttemptAt: { lte: at } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: batchSize,
-      select: { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true },
+      select: { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true, createdAt: true },
     });
+    if (!candidates.length) return [];
+    // A chat whose older message waits for a retry gets nothing newer before it: order per chat holds.
+    const waiting = await db.delivery.findMany({
+      where: { channel: target.name, status: 'queued', nextAttemptAt: { gt: at }, chatId: { in: [...new Set(candidates.map((c) => c.chatId))] } },
+      select: { chatId: true, createdAt: true },
+    });
+    const heldSince = new Map<string, number>();
+    for (const w of waiting) heldSince.set(w.chatId, Math.min(heldSince.get(w.chatId) ?? Infinity, w.createdAt.getTime()));
+    const rows = candidates.filter((c) => !(c.createdAt.getTime() > (heldSince.get(c.chatId) ?? Infinity)));
     if (!rows.length) return [];
     await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'queued' }, data: { status: 'sending' } });
     return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as Outbound }));
@@ -122,7 +132,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     await db.$transaction(ops);
   }
 
-  async function sendOne(row: Claimed): Promise<void> {
+  async function sendOne(row: Claimed, stalledChats: Set<string>): Promise<void> {
     const at = () => new Date(now());
     try {
       const messageIds = await target.deliver(row.chatId, row.payload);
@@ -137,6 +147,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       const failure = target.classifyError(error);
       results.push({ id: row.id, ok: false, failure, attempts: row.attempts + 1, accountId: row.accountId, at: at() });
       if (failure.kind === 'retry') {
+        stalledChats.add(row.chatId);
         stats.retried++;
         if (failure.afterMs) {
           stats.rateLimited++;
@@ -154,6 +165,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   async function sendBatch(rows: Claimed[]): Promise<void> {
     const pending = rows.slice();
     const busyChats = new Set<string>();
+    // Chats whose message failed and will be retried: their later rows go back to the queue.
+    const stalledChats = new Set<string>();
+    const released: string[] = [];
     const inFlight = new Set<Promise<void>>();
     let lastFlush = now();
     while (pending.length || inFlight.size) {
@@ -161,6 +175,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       const blocked = new Set<string>();
       for (let i = 0; i < pending.length && inFlight.size < concurrency && running; ) {
         const row = pending[i]!;
+        if (stalledChats.has(row.chatId)) {
+          pending.splice(i, 1);
+          released.push(row.id);
+          continue;
+        }
         if (busyChats.has(row.chatId) || blocked.has(row.chatId)) {
           i++;
           continue;
@@ -175,7 +194,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         }
         pending.splice(i, 1);
         busyChats.add(row.chatId);
-        const p: Promise<void> = sendOne(row).finally(() => {
+        const p: Promise<void> = sendOne(row, stalledChats).finally(() => {
           busyChats.delete(row.chatId);
           inFlight.delete(p);
         });
@@ -191,6 +210,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       else if (!pending.length) break;
     }
     await flush();
+    if (released.length) {
+      await db.delivery.updateMany({ where: { id: { in: released }, status: 'sending' }, data: { status: 'queued' } });
+    }
   }
 
   async function run(): Promise<void> {

@@ -153,7 +153,7 @@ const referenceCache = new Map<string, ApiReference>();
  */
 export function loadApiReference(): ApiReference {
   const override = process.env.TELEGRAM_API_REFERENCE;
-  const location = override ?? new URL('../../../shared/reference/telegram-bot-api.json', import.meta.url);
+  const location = override ?? new URL('../fixtures/telegram/bot-api-reference.json', import.meta.url);
   const key = String(location);
   let ref = referenceCache.get(key);
   if (!ref) {

@@ -41,7 +41,11 @@ export type CaseAction =
   | 'case.addInfo'
   | 'case.confirmFixed';
 
-export type GroupAction = 'group.report' | 'group.alert' | 'group.manage';
+export type GroupAction =
+  | 'group.report' // file a report about the group (active members)
+  | 'group.alert' // send an alert to it
+  | 'group.manage' // pending requests, member counts, remove members, rotate the invite code, post notices
+  | 'group.appointDeputy'; // appoint or remove deputies (leaders, not deputies)
 
 export const OPEN_STATUSES = ['new', 'acknowledged', 'waiting_reporter', 'reopened'] as const;
 const isOpen = (status: string) => (OPEN_STATUSES as readonly string[]).includes(status);
@@ -70,6 +74,12 @@ export function can(actor: Actor, action: CaseAction | GroupAction, resource: Ca
       case 'group.alert':
       case 'group.manage':
         return actor.admin || isLeaderOf(actor, resource.groupId) || isOfficerFor(actor, resource.areaChain);
+      case 'group.appointDeputy':
+        return (
+          actor.admin ||
+          actor.memberships.some((m) => m.groupId === resource.groupId && m.role === 'leader') ||
+          isOfficerFor(actor, resource.areaChain)
+        );
       default:
         return false;
     }

@@ -1,45 +1,45 @@
-/** /groups and /join CODE: see one's groups and join another. */
-import type { Feature } from '../bot-core.js';
+/** /groups and /join CODE: see one's groups, join, leave, and lead; approval buttons for leaders. */
+import type { Feature, Session } from '../bot-core.js';
 import { joinFlow } from '../flows/onboarding.flow.js';
+import { groupsFlow } from '../flows/groups.flow.js';
 import { joinGroupSaying } from '../flows/placement.steps.js';
 
+/** "g:<membershipId>:approve|refuse" on a join request sent to leaders. */
+async function requestButton(session: Session, rest: string) {
+  const [membershipId = '', verb = ''] = rest.split(':');
+  const approve = verb === 'approve';
+  const { group, changed } = await session.services.groups.decide(session.identity.person.id, membershipId, approve);
+  const key = !changed ? 'groups:alreadyDecided' : approve ? 'groups:decidedApprove' : 'groups:decidedRefuse';
+  session.say({ text: session.t(key, { group: group.name }) });
+}
+
+/** "share:<membershipId>": the member lets the group's leaders see their name. */
+async function shareButton(session: Session, membershipId: string) {
+  const group = await session.services.groups.setShareContact(session.identity.person.id, membershipId, true);
+  session.say({ text: session.t('groups:shareOn', { group: group.name }) });
+}
+
 export const groupsFeature: Feature = {
-  flows: [joinFlow],
+  flows: [joinFlow, groupsFlow],
   commands: {
-    async groups(session) {
-      session.leaveFlow();
-      const memberships = await session.services.groups.mine(session.identity.person.id);
-      if (memberships.length === 0) {
-        session.say({ text: session.t('menu:noGroups') });
-      } else {
-        const list = memberships
-          .map((m) =>
-            session.t('menu:groupLine', {
-              group: m.group.name,
-              area: m.group.area.name,
-              state: session.t(m.state === 'pending' ? 'menu:state_pending' : 'menu:state_active'),
-            }),
-          )
-          .join('\n');
-        session.say({ text: session.t('menu:groupsList', { list }) });
-      }
-      await session.startFlow('join');
-    },
+    groups: (session) => session.startFlow('groups'),
     async join(session, args) {
       if (!args) {
         await session.startFlow('join', {}, 'code');
         return;
       }
-      session.leaveFlow();
       const group = await session.services.groups.findByInviteCode(args);
       if (!group) {
+        session.leaveFlow();
         session.say({ text: session.t('onboarding:codeInvalid', { code: args.slice(0, 32) }) });
         await session.startFlow('join', {}, 'code');
         return;
       }
+      session.leaveFlow();
       session.say(await joinGroupSaying(session.services, session.t, session.identity.person.id, group));
       await session.showMenu();
     },
   },
   menu: [{ action: 'groups', labelKey: 'menu:myGroups' }],
+  notificationChoices: { 'g:': requestButton, 'share:': shareButton },
 };

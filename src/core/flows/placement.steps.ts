@@ -22,16 +22,25 @@ function page(ctx: FlowContext): number {
   return typeof ctx.data.page === 'number' ? ctx.data.page : 0;
 }
 
-/** Joins (or asks to join) a group and says what happened, in the person's language. */
+/**
+ * Joins (or asks to join) a group and says what happened, in the person's language.
+ * Leaders see the member only as a number unless the member opts in with the button
+ * offered here (or later in /groups): privacy is the default.
+ */
 export async function joinGroupSaying(
   services: Services,
   t: FlowContext['t'],
   personId: string,
   group: Group & { area: Area },
 ): Promise<Outbound> {
-  const { outcome } = await services.groups.join(personId, group);
+  const { outcome, membership } = await services.groups.join(personId, group);
   const key = { joined: 'onboarding:joined', pending: 'onboarding:joinPending', already: 'onboarding:alreadyMember' }[outcome];
-  return { text: t(key, { group: group.name, area: group.area.name }) };
+  const text = t(key, { group: group.name, area: group.area.name });
+  if (membership.shareContact) return { text };
+  return {
+    text: `${text}\n${t('groups:shareOffer')}`,
+    choices: [[{ id: `share:${membership.id}`, label: t('groups:shareYes') }]],
+  };
 }
 
 async function joinGroup(ctx: FlowContext, groupId: string): Promise<StepOutcome> {

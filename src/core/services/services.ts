@@ -40,7 +40,7 @@ export function createServices(deps: ServiceDeps) {
   return {
     people: createPeopleService(deps.db, deps.defaultLocale),
     areas: createAreaService(deps.db),
-    groups: createGroupService(deps.db),
+    groups: createGroupService({ db: deps.db, outbox, actors, clock: deps.clock }),
     conversations: createConversationService(deps.db),
     processedUpdates: createProcessedUpdates(deps.db),
     media: createMediaService(deps.db, deps.photoSource),

@@ -1,0 +1,210 @@
+/**
+ * The authorization matrix: every actor against every action, written out by hand.
+ * The expected grids are the product rules (issue 3, "Authorization"), not a copy of
+ * the implementation: change a cell only when the rule changes.
+ *
+ * The place: province P > district D > wards W (the case's) and W2 (another ward).
+ * Group G is in ward W; group G2 is another group. The case was reported in G by the
+ * resident.
+ */
+import { describe, expect, it } from 'vitest';
+import { can, type Actor, type CaseAction, type CaseResource, type GroupAction, type GroupResource } from '../../src/core/authz/policy.js';
+
+const P = 'area-province';
+const D = 'area-district';
+const W = 'area-ward';
+const W2 = 'area-other-ward';
+const G = 'group-1';
+const G2 = 'group-2';
+
+const actor = (personId: string, more: Partial<Actor> = {}): Actor => ({ personId, memberships: [], officerAreaIds: [], admin: false, ...more });
+
+/** Column order of every grid below. */
+const ACTORS = {
+  resident: actor('resident', { memberships: [{ groupId: G, role: 'member' }] }), // the reporter
+  otherGroup: actor('other-group-member', { memberships: [{ groupId: G2, role: 'member' }] }),
+  member: actor('plain-member', { memberships: [{ groupId: G, role: 'member' }] }), // same group, not the reporter
+  leader: actor('leader', { memberships: [{ groupId: G, role: 'leader' }] }),
+  deputy: actor('deputy', { memberships: [{ groupId: G, role: 'deputy' }] }),
+  wardOfficer: actor('ward-officer', { officerAreaIds: [W] }),
+  districtOfficer: actor('district-officer', { officerAreaIds: [D] }),
+  otherWardOfficer: actor('other-ward-officer', { officerAreaIds: [W2] }),
+  admin: actor('admin', { admin: true }),
+} satisfies Record<string, Actor>;
+type ActorName = keyof typeof ACTORS;
+const COLUMNS = Object.keys(ACTORS) as ActorName[];
+
+/** A row is one letter per actor, in COLUMNS order: Y = allowed, . = refused. */
+function parseRow(row: string): boolean[] {
+  const cells = row.trim().split(/\s+/);
+  if (cells.length !== COLUMNS.length || cells.some((c) => c !== 'Y' && c !== '.')) throw new Error(`bad matrix row "${row}"`);
+  return cells.map((c) => c === 'Y');
+}
+
+const caseIn = (status: string, level: CaseResource['level'] = 'group'): CaseResource => ({
+  kind: 'case',
+  reporterId: 'resident',
+  groupId: G,
+  areaChain: [W, D, P],
+  level,
+  status,
+});
+
+const ALL_CASE_ACTIONS: CaseAction[] = [
+  'case.view',
+  'case.handle',
+  'case.acknowledge',
+  'case.ask',
+  'case.note',
+  'case.resolve',
+  'case.duplicate',
+  'case.escalate',
+  'case.reopen',
+  'case.addInfo',
+  'case.confirmFixed',
+];
+
+// prettier-ignore
+const CASE_MATRIX: Record<string, { resource: CaseResource; rows: Record<CaseAction, string> }> = {
+  'open (new, at group level)': {
+    resource: caseIn('new'),
+    rows: {
+      //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+      'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
+      'case.handle':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.acknowledge':  '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.ask':          '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.note':         '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.resolve':      '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.duplicate':    '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.escalate':     '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.reopen':       '.        .          .      .      .      .       .       .            .',
+      'case.addInfo':      'Y        .          .      .      .      .       .       .            .',
+      'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
+    },
+  },
+  'resolved': {
+    resource: caseIn('resolved'),
+    rows: {
+      //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+      'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
+      'case.handle':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.acknowledge':  '.        .          .      .      .      .       .       .            .',
+      'case.ask':          '.        .          .      .      .      .       .       .            .',
+      'case.note':         '.        .          .      .      .      .       .       .            .',
+      'case.resolve':      '.        .          .      .      .      .       .       .            .',
+      'case.duplicate':    '.        .          .      .      .      .       .       .            .',
+      'case.escalate':     '.        .          .      .      .      .       .       .            .',
+      'case.reopen':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.addInfo':      'Y        .          .      .      .      .       .       .            .',
+      'case.confirmFixed': 'Y        .          .      .      .      .       .       .            .',
+    },
+  },
+  'closed': {
+    resource: caseIn('closed'),
+    rows: {
+      //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+      'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
+      'case.handle':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.acknowledge':  '.        .          .      .      .      .       .       .            .',
+      'case.ask':          '.        .          .      .      .      .       .       .            .',
+      'case.note':         '.        .          .      .      .      .       .       .            .',
+      'case.resolve':      '.        .          .      .      .      .       .       .            .',
+      'case.duplicate':    '.        .          .      .      .      .       .       .            .',
+      'case.escalate':     '.        .          .      .      .      .       .       .            .',
+      'case.reopen':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.addInfo':      '.        .          .      .      .      .       .       .            .',
+      'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
+    },
+  },
+  'open (new) at district level: the top of the ladder': {
+    resource: caseIn('new', 'district'),
+    rows: {
+      //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+      'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
+      'case.handle':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.acknowledge':  '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.ask':          '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.note':         '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.resolve':      '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.duplicate':    '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.escalate':     '.        .          .      .      .      .       .       .            .',
+      'case.reopen':       '.        .          .      .      .      .       .       .            .',
+      'case.addInfo':      'Y        .          .      .      .      .       .       .            .',
+      'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
+    },
+  },
+};
+
+const GROUP: GroupResource = { kind: 'group', groupId: G, areaChain: [W, D, P] };
+const GROUP_ACTIONS: GroupAction[] = ['group.report', 'group.alert', 'group.manage', 'group.appointDeputy'];
+
+// prettier-ignore
+const GROUP_MATRIX: Record<GroupAction, string> = {
+  //                      resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+  'group.report':        'Y        .          Y      Y      Y      .       .       .            .',
+  'group.alert':         '.        .          .      Y      Y      Y       Y       .            Y',
+  'group.manage':        '.        .          .      Y      Y      Y       Y       .            Y',
+  'group.appointDeputy': '.        .          .      Y      .      Y       Y       .            Y',
+};
+
+describe('authorization policy: case actions', () => {
+  for (const [state, { resource, rows }] of Object.entries(CASE_MATRIX)) {
+    it(`covers every case action for a case that is ${state}`, () => {
+      expect(Object.keys(rows).sort()).toEqual([...ALL_CASE_ACTIONS].sort());
+    });
+    for (const action of ALL_CASE_ACTIONS) {
+      const expected = parseRow(rows[action]);
+      it.each(COLUMNS.map((name, i) => [name, expected[i]] as const))(`${state}: ${action} by %s -> %s`, (name, allowed) => {
+        expect(can(ACTORS[name], action, resource)).toBe(allowed);
+      });
+    }
+  }
+
+  it('unknown actions are refused, even to an admin', () => {
+    expect(can(ACTORS.admin, 'case.nonsense' as CaseAction, caseIn('new'))).toBe(false);
+    expect(can(ACTORS.admin, 'group.nonsense' as GroupAction, GROUP)).toBe(false);
+  });
+
+  it('a case whose reporter was erased (reporterId null) is nobody\'s own case, handlers keep it', () => {
+    const erased: CaseResource = { ...caseIn('resolved'), reporterId: null };
+    expect(can(ACTORS.resident, 'case.view', erased)).toBe(false);
+    expect(can(ACTORS.resident, 'case.confirmFixed', erased)).toBe(false);
+    expect(can(ACTORS.resident, 'case.addInfo', erased)).toBe(false);
+    expect(can(ACTORS.leader, 'case.reopen', erased)).toBe(true);
+  });
+
+  it('other open states behave like "new" for handlers, and the reporter may add information to them', () => {
+    for (const status of ['acknowledged', 'waiting_reporter', 'reopened']) {
+      const c = caseIn(status);
+      expect(can(ACTORS.leader, 'case.resolve', c), status).toBe(true);
+      expect(can(ACTORS.wardOfficer, 'case.escalate', c), status).toBe(true);
+      expect(can(ACTORS.leader, 'case.reopen', c), status).toBe(false);
+      expect(can(ACTORS.resident, 'case.addInfo', c), status).toBe(true);
+      expect(can(ACTORS.otherWardOfficer, 'case.view', c), status).toBe(false);
+    }
+    const duplicate = caseIn('duplicate');
+    expect(can(ACTORS.leader, 'case.reopen', duplicate)).toBe(true);
+    expect(can(ACTORS.leader, 'case.acknowledge', duplicate)).toBe(false);
+    expect(can(ACTORS.resident, 'case.addInfo', duplicate)).toBe(false);
+  });
+
+  it('a case without a group (group deleted) is handled by officers and admins only', () => {
+    const c: CaseResource = { ...caseIn('new'), groupId: null };
+    expect(can(ACTORS.leader, 'case.handle', c)).toBe(false);
+    expect(can(ACTORS.wardOfficer, 'case.handle', c)).toBe(true);
+    expect(can(ACTORS.admin, 'case.handle', c)).toBe(true);
+  });
+});
+
+describe('authorization policy: group actions', () => {
+  it('covers every group action', () => {
+    expect(Object.keys(GROUP_MATRIX).sort()).toEqual([...GROUP_ACTIONS].sort());
+  });
+  for (const action of GROUP_ACTIONS) {
+    const expected = parseRow(GROUP_MATRIX[action]);
+    it.each(COLUMNS.map((name, i) => [name, expected[i]] as const))(`${action} by %s -> %s`, (name, allowed) => {
+      expect(can(ACTORS[name], action, GROUP)).toBe(allowed);
+    });
+  }
+});
