@@ -133,9 +133,9 @@ describe('refusals from the case service', () => {
     const error = await refusal(cases.acknowledge(ids.leader, resolvedCase.id));
     expect(error.code).toBe('cases:notNow');
     expect(isI18nKey(error.code)).toBe(true);
-    // The reporter may view their case but not handle it.
+    // The reporter may view their case but never handle it: that is "not allowed", not "not now".
     const own = await refusal(cases.acknowledge(ids.resident, openCase.id));
-    expect(own.code).toBe('cases:notNow');
+    expect(own.code).toBe('cases:forbidden');
   });
 
   it('an unknown case id is "not found", and a report into a group one is not in is refused', async () => {

@@ -98,7 +98,8 @@ export function can(actor: Actor, action: CaseAction | GroupAction, resource: Ca
     case 'case.duplicate':
       return isHandler(actor, c) && isOpen(c.status);
     case 'case.escalate':
-      return isHandler(actor, c) && isOpen(c.status) && c.level !== 'district';
+      // group -> ward by anyone handling it; ward -> district only by police (or an admin).
+      return isHandler(actor, c) && isOpen(c.status) && (c.level === 'group' || (c.level === 'ward' && (actor.admin || isOfficerFor(actor, c.areaChain))));
     case 'case.reopen':
       return isHandler(actor, c) && !isOpen(c.status);
     case 'case.addInfo':

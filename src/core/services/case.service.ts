@@ -70,8 +70,11 @@ export function createCaseService(deps: CaseServiceDeps) {
     const c = await load(caseId);
     const allowed = can(await actors.actor(personId), action, await resourceOf(c));
     if (!allowed) {
-      const viewable = can(await actors.actor(personId), 'case.view', await resourceOf(c));
-      throw new DomainError(viewable ? 'cases:notNow' : 'cases:forbidden', { ref: c.ref });
+      // "Not now" only for someone who could do it in another state; everyone else is simply not allowed.
+      const actor = await actors.actor(personId);
+      const resource = await resourceOf(c);
+      const sameRole = action === 'case.addInfo' || action === 'case.confirmFixed' ? can(actor, 'case.view', resource) && c.reporterId === personId : can(actor, 'case.handle', resource);
+      throw new DomainError(sameRole ? 'cases:notNow' : 'cases:forbidden', { ref: c.ref });
     }
     return c;
   }
