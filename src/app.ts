@@ -17,6 +17,7 @@ import { generalFeature } from './core/features/general.feature.js';
 import { groupsFeature } from './core/features/groups.feature.js';
 import { casesFeature } from './core/features/cases.feature.js';
 import { alertsFeature } from './core/features/alerts.feature.js';
+import { settingsFeature } from './core/features/settings.feature.js';
 import { startAlertFollowUpJob } from './jobs/alert-follow-up.job.js';
 import type { PhotoSource } from './core/ports/photo-source.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker.js';
@@ -42,10 +43,13 @@ const COMMAND_MENU: Array<[string, string]> = [
   ['alert', 'menu:cmd_alert'],
   ['groups', 'menu:cmd_groups'],
   ['join', 'menu:cmd_join'],
+  ['settings', 'settings:cmd_settings'],
+  ['link', 'settings:cmd_link'],
   ['lang', 'menu:cmd_lang'],
   ['resume', 'menu:cmd_resume'],
   ['cancel', 'menu:cmd_cancel'],
   ['help', 'menu:cmd_help'],
+  ['delete_me', 'settings:cmd_delete_me'],
 ];
 
 export interface AppOptions {
@@ -94,7 +98,11 @@ export async function createApp(config: Config, options: AppOptions) {
     logger.info(`database was empty: loaded the demo area tree (${counts.areas} areas, ${counts.groups} groups)`);
   }
 
-  const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, generalFeature];
+  for (const admin of config.adminIds) {
+    await services.roles.grant(null, await services.roles.personFor(admin.channel, admin.id), 'admin');
+  }
+
+  const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, settingsFeature, generalFeature];
   const core = createBotCore({ services, translator, features, logger });
 
   const commandSets = LOCALES.map((locale) => ({
@@ -111,7 +119,6 @@ export async function createApp(config: Config, options: AppOptions) {
         logger,
         commands: commandSets,
         loadMedia: (id) => services.media.get(id),
-        locationButtonLabel: () => translator.t(config.defaultLocale, 'report:locationButton'),
       })
     : undefined;
   const zalo = config.zalo
@@ -152,10 +159,13 @@ export async function createApp(config: Config, options: AppOptions) {
         limits,
         logger,
         ...options.delivery,
-        async afterSent(row) {
+        async afterSent(rows) {
           // Typing a number answers the notification just received (when no flow owns the numbers).
-          const ids = row.payload.choices?.flat().map((c) => c.id) ?? [];
-          if (ids.length && row.accountId) await services.conversations.offerChoices(row.accountId, ids);
+          const offers = rows.flatMap((row) => {
+            const ids = row.payload.choices?.flat().map((c) => c.id) ?? [];
+            return ids.length && row.accountId ? [{ accountId: row.accountId, choiceIds: ids }] : [];
+          });
+          if (offers.length) await services.conversations.offerChoicesMany(offers);
         },
       }),
     );

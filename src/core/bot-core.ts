@@ -12,6 +12,7 @@ import type { Translator, Locale } from './ports/translator.js';
 import type { Logger } from '../logger.js';
 import { createKeyedQueue } from './keyed-queue.js';
 import { DomainError } from './errors.js';
+import { withHint } from './services/outbox.service.js';
 
 /** What a command or menu action can do while handling one message. */
 export interface Session {
@@ -93,6 +94,7 @@ export function createBotCore(deps: BotCoreDeps) {
 
     const state = await services.conversations.load(identity.account.id);
     const replies: Outbound[] = [];
+    let erased = false;
 
     const flowContext = (): FlowContext => ({
       identity,
@@ -105,6 +107,9 @@ export function createBotCore(deps: BotCoreDeps) {
       async setLocale(next) {
         identity.person = await services.people.setLocale(identity.person.id, next);
         locale = next;
+      },
+      erased() {
+        erased = true;
       },
     });
 
@@ -210,7 +215,7 @@ export function createBotCore(deps: BotCoreDeps) {
     // Typing a number picks from the last list shown in this turn; with no list, numbers are plain text.
     const lastWithChoices = [...replies].reverse().find((r) => r.choices?.length);
     state.choices = lastWithChoices ? lastWithChoices.choices!.flat().map((c) => c.id) : [];
-    await services.conversations.save(identity.account.id, state);
+    if (!erased) await services.conversations.save(identity.account.id, state);
     return withHints(replies, t);
   }
 
@@ -305,9 +310,8 @@ export function createBotCore(deps: BotCoreDeps) {
   return { handle, commandNames: () => [...commands.keys()] };
 }
 
-/** Every list gets the "type a number" hint, which Zalo shows above its numbered list. */
 function withHints(replies: Outbound[], t: Session['t']): Outbound[] {
-  return replies.map((r) => (r.choices?.length ? { ...r, hint: t('common:numberedHint') } : r));
+  return replies.map((r) => withHint(r, t));
 }
 
 export type BotCore = ReturnType<typeof createBotCore>;

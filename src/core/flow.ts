@@ -18,6 +18,8 @@ export interface FlowContext {
   services: Services;
   /** Change the person's language from now on (the language step). */
   setLocale(locale: Locale): Promise<void>;
+  /** The person's data was just erased: nothing about this conversation may be stored again. */
+  erased(): void;
 }
 
 export type StepOutcome =

@@ -62,8 +62,11 @@ export interface Outbound {
   choices?: Choice[][];
   /** A photo to show (a URL reachable by the platform, or a Telegram file id). */
   photo?: PhotoRef;
-  /** Ask the person to share a location (Telegram shows a location button). */
-  askLocation?: boolean;
+  /**
+   * Ask the person to share a location: the label of the "share my location" button, which
+   * Telegram shows on its reply keyboard (the other choices then come as text buttons).
+   */
+  askLocation?: string;
   /** "Type a number to choose:", in the person's language; shown where choices are a numbered list. */
   hint?: string;
 }

@@ -20,9 +20,8 @@ export function createRateLimiter(limits: RateLimits, now: () => number = Date.n
   }
 
   return {
-    /** 0 when a send to `chatId` may go now (and it is booked); otherwise milliseconds to wait. */
-    reserve(chatId: string, isGroup: boolean): number {
-      const t = now();
+    /** 0 when a send to `chatId` may go now (and it is booked at `t`); otherwise milliseconds to wait. */
+    reserve(chatId: string, isGroup: boolean, t: number = now()): number {
       if (pausedUntil > t) return pausedUntil - t;
       const chatTimes = perChat.get(chatId) ?? [];
       const wait = Math.max(
@@ -42,11 +41,34 @@ export function createRateLimiter(limits: RateLimits, now: () => number = Date.n
       if (pausedUntil > t) return pausedUntil - t;
       return waitFor(global, limits.globalPerSecond, 1000, t);
     },
+    /**
+     * A send booked at `bookedAt` has ended (answered or failed): its slot now counts from
+     * this moment. The platform counts a message when it arrives, which may be well after
+     * it was booked (a busy event loop, a slow network); counting from the answer keeps two
+     * messages to one chat at least the limit apart as the platform sees them.
+     */
+    finished(chatId: string, bookedAt: number) {
+      const t = now();
+      if (t <= bookedAt) return;
+      restamp(global, bookedAt, t);
+      const chatTimes = perChat.get(chatId);
+      if (chatTimes) restamp(chatTimes, bookedAt, t);
+    },
     /** After a 429 that names no chat: nobody sends until then. */
     pauseUntil(at: number) {
       pausedUntil = Math.max(pausedUntil, at);
     },
   };
+
+  /** Moves one booking from `from` to `to`, keeping the times sorted. */
+  function restamp(times: number[], from: number, to: number) {
+    const i = times.lastIndexOf(from);
+    if (i < 0) return; // already out of every window
+    times.splice(i, 1);
+    let j = times.length;
+    while (j > 0 && times[j - 1]! > to) j--;
+    times.splice(j, 0, to);
+  }
 
   function prune(t: number) {
     for (const [chat, times] of perChat) if (!times.length || times[times.length - 1]! < t - 60_000) perChat.delete(chat);

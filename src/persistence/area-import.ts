@@ -29,27 +29,55 @@ const groupEntry = z.object({
 export const areaDocument = z.object({ areas: z.array(areaEntry).default([]), groups: z.array(groupEntry).default([]) });
 export type AreaDocument = z.input<typeof areaDocument>;
 
+/** One problem in an import file: where (entry path, and line for CSV) and what is expected. */
+export interface ImportProblem {
+  path: (string | number)[];
+  field: string;
+  /** An i18n key (admin:problem...) and its parameters, so the administrator reads it in their language. */
+  key: string;
+  params?: Record<string, unknown>;
+}
+
 export class ImportError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
+  constructor(readonly problems: ImportProblem[]) {
+    super(problems.map((p) => `${p.path.join('.')}.${p.field}: ${p.key} ${JSON.stringify(p.params ?? {})}`).join('\n'));
   }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): { key: string; params?: Record<string, unknown> } {
+  if (issue.code === 'invalid_value') return { key: 'admin:problemOneOf', params: { values: issue.values.join(', ') } };
+  if (issue.code === 'too_small') return { key: 'admin:problemRequired' };
+  if (issue.code === 'too_big') return { key: 'admin:problemTooLong', params: { max: Number(issue.maximum) } };
+  if (issue.code === 'custom' || issue.path.includes('inviteCode')) return { key: 'admin:problemInviteCode', params: { alphabet: CODE_ALPHABET } };
+  if (issue.code === 'invalid_type') return { key: 'admin:problemRequired' };
+  return { key: 'admin:problemInvalid' };
+}
+
+const FIELD_NAMES: Record<string, string> = { area: 'parent', joinPolicy: 'join_policy', inviteCode: 'invite_code' };
+
+/** Problems of form (missing or wrong fields), found without touching the database. */
+export function shapeProblems(input: unknown): ImportProblem[] {
+  const parsed = areaDocument.safeParse(input);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((i) => {
+    const field = String(i.path[2] ?? i.path[0] ?? '');
+    return { path: i.path.slice(0, 2) as (string | number)[], field: FIELD_NAMES[field] ?? field, ...describeIssue(i) };
+  });
 }
 
 export async function importAreas(db: Db, input: unknown): Promise<{ areas: number; groups: number }> {
   const parsed = areaDocument.safeParse(input);
-  if (!parsed.success) {
-    throw new ImportError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
+  if (!parsed.success) throw new ImportError(shapeProblems(input));
   const { areas, groups } = parsed.data;
   const known = new Set((await db.area.findMany({ select: { code: true } })).map((a) => a.code));
-  const problems: string[] = [];
+  const problems: ImportProblem[] = [];
   areas.forEach((a, i) => {
     if (a.parent && !known.has(a.parent) && !areas.slice(0, i).some((b) => b.code === a.parent)) {
-      problems.push(`areas.${i}.parent: no area "${a.parent}" above this entry`);
+      problems.push({ path: ['areas', i], field: 'parent', key: 'admin:problemNoParent', params: { code: a.parent } });
     }
   });
   groups.forEach((g, i) => {
-    if (!known.has(g.area) && !areas.some((a) => a.code === g.area)) problems.push(`groups.${i}.area: no area "${g.area}"`);
+    if (!known.has(g.area) && !areas.some((a) => a.code === g.area)) problems.push({ path: ['groups', i], field: 'parent', key: 'admin:problemNoParent', params: { code: g.area } });
   });
   if (problems.length) throw new ImportError(problems);
 

@@ -10,12 +10,18 @@ export type TelegramCall =
   | { method: 'sendMessage'; text: string; reply_markup?: InlineKeyboardMarkup | ReplyKeyboardMarkup }
   | { method: 'sendPhoto'; photo: string; caption?: string; reply_markup?: InlineKeyboardMarkup };
 
-export function renderTelegram(out: Outbound, locationButtonLabel?: string): TelegramCall[] {
+export function renderTelegram(out: Outbound): TelegramCall[] {
   const keyboard: InlineKeyboardMarkup | undefined = out.choices?.length
     ? { inline_keyboard: out.choices.map((row) => row.map((c) => ({ text: c.label, callback_data: c.id }))) }
     : undefined;
-  const markup = out.askLocation && locationButtonLabel && !keyboard
-    ? { keyboard: [[{ text: locationButtonLabel, request_location: true }]], one_time_keyboard: true, resize_keyboard: true }
+  // A location request needs Telegram's reply keyboard; its other choices become text buttons,
+  // which send their label as text (the flow accepts the label as the choice).
+  const markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | undefined = out.askLocation
+    ? {
+        keyboard: [[{ text: out.askLocation, request_location: true }], ...(out.choices ?? []).map((row) => row.map((c) => ({ text: c.label })))],
+        one_time_keyboard: true,
+        resize_keyboard: true,
+      }
     : keyboard;
   const calls: TelegramCall[] = [];
   const text = out.text;

@@ -22,7 +22,6 @@ export interface TelegramChannelOptions {
   logger: Logger;
   /** Commands to register with setMyCommands, per language ("" = default). */
   commands: { languageCode: string; commands: { command: string; description: string }[] }[];
-  locationButtonLabel?: (chatId: string) => string | undefined;
   /** Stored photos (`PhotoRef.mediaId`) are uploaded from here. */
   loadMedia?(id: string): Promise<{ bytes: Uint8Array; mime: string } | null>;
 }
@@ -51,7 +50,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
 
   async function sendWith(api: Api, chatId: string, out: Outbound): Promise<string[]> {
     const ids: string[] = [];
-    for (const call of renderTelegram(out, options.locationButtonLabel?.(chatId))) {
+    for (const call of renderTelegram(out)) {
       const message =
         call.method === 'sendPhoto'
           ? await api.sendPhoto(chatId, await photoInput(call.photo), { caption: call.caption, reply_markup: call.reply_markup })

@@ -13,12 +13,6 @@ async function requestButton(session: Session, rest: string) {
   session.say({ text: session.t(key, { group: group.name }) });
 }
 
-/** "share:<membershipId>": the member lets the group's leaders see their name. */
-async function shareButton(session: Session, membershipId: string) {
-  const group = await session.services.groups.setShareContact(session.identity.person.id, membershipId, true);
-  session.say({ text: session.t('groups:shareOn', { group: group.name }) });
-}
-
 export const groupsFeature: Feature = {
   flows: [joinFlow, groupsFlow],
   commands: {
@@ -41,5 +35,5 @@ export const groupsFeature: Feature = {
     },
   },
   menu: [{ action: 'groups', labelKey: 'menu:myGroups' }],
-  notificationChoices: { 'g:': requestButton, 'share:': shareButton },
+  notificationChoices: { 'g:': requestButton },
 };

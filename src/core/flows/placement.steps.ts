@@ -24,8 +24,8 @@ function page(ctx: FlowContext): number {
 
 /**
  * Joins (or asks to join) a group and says what happened, in the person's language.
- * Leaders see the member only as a number unless the member opts in with the button
- * offered here (or later in /groups): privacy is the default.
+ * Leaders see the member only as a number unless the member opts in under /groups:
+ * privacy is the default, and the message says so.
  */
 export async function joinGroupSaying(
   services: Services,
@@ -36,11 +36,7 @@ export async function joinGroupSaying(
   const { outcome, membership } = await services.groups.join(personId, group);
   const key = { joined: 'onboarding:joined', pending: 'onboarding:joinPending', already: 'onboarding:alreadyMember' }[outcome];
   const text = t(key, { group: group.name, area: group.area.name });
-  if (membership.shareContact) return { text };
-  return {
-    text: `${text}\n${t('groups:shareOffer')}`,
-    choices: [[{ id: `share:${membership.id}`, label: t('groups:shareYes') }]],
-  };
+  return { text: membership.shareContact || outcome === 'already' ? text : `${text}\n${t('groups:shareOffer')}` };
 }
 
 async function joinGroup(ctx: FlowContext, groupId: string): Promise<StepOutcome> {

@@ -95,7 +95,7 @@ const photo: Step = {
 };
 
 const location: Step = {
-  prompt: (ctx) => ({ text: ctx.t('report:locationAsk'), choices: [skipChoice(ctx)], askLocation: true }),
+  prompt: (ctx) => ({ text: ctx.t('report:locationAsk'), choices: [skipChoice(ctx)], askLocation: ctx.t('report:locationButton') }),
   handle(ctx, input) {
     const d = draft(ctx);
     const typedSkip = input.kind === 'text' && input.text.trim().toLowerCase() === ctx.t('common:skip').toLowerCase();

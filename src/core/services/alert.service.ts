@@ -11,7 +11,7 @@ import { can } from '../authz/policy.js';
 import { DomainError } from '../errors.js';
 import { formatTime } from '../format.js';
 import type { Db } from './db.js';
-import type { Outbox } from './outbox.service.js';
+import { insertDeliveries, withHint, type Outbox } from './outbox.service.js';
 import type { ActorService } from './actor.service.js';
 import type { CaseService } from './case.service.js';
 import { ALERT_CATEGORY_KEYS, ANSWERS, HELP_CASE_CATEGORY, SEVERITY_KEYS, type AlertCategory, type AnswerCode, type Severity } from './alert.catalog.js';
@@ -126,7 +126,8 @@ export function createAlertService(deps: AlertServiceDeps) {
     const payloadFor = (locale: 'vi' | 'en') => {
       let p = payloads.get(locale);
       if (!p) {
-        p = JSON.stringify(renderFor((k, params) => translator.t(locale, k, params), locale));
+        const t: T = (k, params) => translator.t(locale, k, params);
+        p = JSON.stringify(withHint(renderFor(t, locale), t));
         payloads.set(locale, p);
       }
       return p;
@@ -235,7 +236,7 @@ export function createAlertService(deps: AlertServiceDeps) {
             },
           });
           const out = fanOut(alert, 'alert', targets, (t, locale) => render(alert, t, locale, names));
-          await tx.delivery.createMany({ data: out.rows });
+          await insertDeliveries(tx, out.rows);
           channels = out.channels;
           // The sender's live status message goes out through the outbox too, so its message id is recorded for edits.
           const c = { recipients: targets.size, queued: targets.size, sent: 0, failed: 0, received: 0, safe: 0, needHelp: 0 };
@@ -377,7 +378,7 @@ export function createAlertService(deps: AlertServiceDeps) {
             // Answers to an update still count for the original alert.
             return kind === 'update' ? { ...body, choices: answerChoices(original.id, t) } : body;
           });
-          await tx.delivery.createMany({ data: out.rows.map((r) => ({ ...r, alertId: follow.id })) });
+          await insertDeliveries(tx, out.rows.map((r) => ({ ...r, alertId: follow.id })));
           channels = out.channels;
           recipients = out.rows.length;
           await tx.auditLog.create({ data: { actorId: personId, action: `alert.${kind}`, subject: `alert:${original.id}` } });

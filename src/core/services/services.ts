@@ -11,6 +11,9 @@ import { createOutbox } from './outbox.service.js';
 import { createActorService } from './actor.service.js';
 import { createCaseService } from './case.service.js';
 import { createAlertService } from './alert.service.js';
+import { createAccountLinkService } from './account-link.service.js';
+import { createPersonalDataService } from './personal-data.service.js';
+import { createRoleService } from './role.service.js';
 
 export interface ServiceDeps {
   db: Db;
@@ -47,6 +50,9 @@ export function createServices(deps: ServiceDeps) {
     outbox,
     actors,
     cases,
+    links: createAccountLinkService(deps.db, deps.clock),
+    personalData: createPersonalDataService(deps.db, deps.clock),
+    roles: createRoleService(deps.db, deps.clock),
     alerts: createAlertService({ db: deps.db, outbox, actors, cases, translator: deps.translator, clock: deps.clock }),
   };
 }

@@ -167,7 +167,7 @@ describe('Zalo long polling: onboarding end to end', () => {
     expect(turn.text).toMatch(/Chọn tổ dân phố \/ khu dân cư thuộc Phường Kim Mã/);
     turn = await binh.choose('Tổ dân phố số 1');
     expect(turn.messages).toHaveLength(2);
-    expect(turn.messages[0]!.body.text).toBe('Bạn đã tham gia Tổ dân phố số 1 (Phường Kim Mã).');
+    expect(turn.messages[0]!.body.text).toMatch(/^Bạn đã tham gia Tổ dân phố số 1 \(Phường Kim Mã\)\.\nTổ trưởng, tổ phó chỉ thấy bạn là một mã số/);
     expect(turn.messages[1]!.body.text).toMatch(/^Bạn muốn làm gì\?\n\nGõ số thứ tự để chọn:\n1\. /);
     expect(binh.listLabels()).toEqual(expect.arrayContaining(['🌐 Ngôn ngữ / Language', '❓ Hướng dẫn', '👥 Nhóm của tôi']));
 
@@ -212,7 +212,8 @@ describe('Zalo long polling: onboarding end to end', () => {
     turn = await mai.type('/help');
     expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire\), 115 \(ambulance\)/);
     turn = await mai.choose('My groups');
-    expect(turn.text).toMatch(/Your groups:\n• Tổ dân phố số 3 — Phường Điện Biên \(member\)/);
+    expect(turn.text).toMatch(/Your groups\. Pick one to see it, or join another:/);
+    expect(turn.text).toMatch(/\n1\. Tổ dân phố số 3 \(Phường Điện Biên\)/);
     turn = await mai.type('/cancel');
     expect(turn.text).toMatch(/Cancelled\./);
     turn = await mai.type('/lang');

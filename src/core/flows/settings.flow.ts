@@ -1,0 +1,87 @@
+/** Settings: language, "what do you store about me", linking another app, deleting one's data. */
+import { choiceStep, textStep, type Flow, type FlowContext, type Step } from '../flow.js';
+import { formatTime } from '../format.js';
+
+const CHANNEL_NAMES: Record<string, string> = { telegram: 'Telegram', zalo: 'Zalo', web: 'Web' };
+
+async function storedText(ctx: FlowContext): Promise<string> {
+  const s = await ctx.services.personalData.summary(ctx.identity.person.id);
+  const none = ctx.t('settings:none');
+  return ctx.t('settings:stored', {
+    name: s.displayName ?? none,
+    phone: s.phone ?? none,
+    locale: s.locale === 'en' ? 'English' : 'Tiếng Việt',
+    since: formatTime(s.since, ctx.locale),
+    accounts: s.accounts.map((a) => CHANNEL_NAMES[a.channel] + (a.username ? ` (@${a.username})` : '')).join(', ') || none,
+    groups:
+      s.groups
+        .map((g) =>
+          ctx.t(g.shareContact ? 'settings:groupShared' : 'settings:groupPrivate', {
+            name: g.name,
+            state: ctx.t(g.state === 'pending' ? 'groups:state_pending' : 'groups:state_active'),
+          }),
+        )
+        .join('; ') || none,
+    reports: s.reports,
+    anonymous: s.anonymousReports,
+    messages: s.messages,
+    answers: s.alertAnswers,
+  });
+}
+
+const menu: Step = choiceStep({
+  prompt: (ctx) => ({
+    text: ctx.t('settings:title'),
+    choices: [
+      [{ id: 'set:lang', label: ctx.t('settings:language') }],
+      [{ id: 'set:stored', label: ctx.t('settings:whatStored') }],
+      [{ id: 'set:link', label: ctx.t('settings:linkCreate') }],
+      [{ id: 'set:enter', label: ctx.t('settings:linkEnter') }],
+      [{ id: 'set:delete', label: ctx.t('settings:deleteMe') }],
+      [{ id: 'menu:menu', label: ctx.t('menu:backToMenu') }],
+    ],
+  }),
+  async choose(ctx, id) {
+    switch (id) {
+      case 'set:lang':
+        return { end: true, menu: false, next: { flow: 'language' } };
+      case 'set:stored':
+        return { goto: 'menu', say: [{ text: await storedText(ctx) }] };
+      case 'set:link': {
+        const { code } = await ctx.services.links.create(ctx.identity.person.id);
+        return { goto: 'menu', say: [{ text: ctx.t('settings:linkCode', { code }) }] };
+      }
+      case 'set:enter':
+        return { goto: 'linkCode' };
+      case 'set:delete':
+        return { goto: 'deleteConfirm' };
+      default:
+        return { retry: { text: ctx.t('common:chooseFromList') } };
+    }
+  },
+});
+
+const linkCode: Step = textStep({
+  prompt: (ctx) => ({ text: ctx.t('settings:linkAsk'), choices: [[{ id: 'nav:back', label: ctx.t('common:back') }]] }),
+  maxLength: 32,
+  async text(ctx, typed) {
+    await ctx.services.links.redeem(ctx.identity.account.id, typed);
+    return { end: true, say: [{ text: ctx.t('settings:linkDone') }] };
+  },
+  choose: () => ({ goto: 'menu' }),
+});
+
+const deleteConfirm: Step = choiceStep({
+  prompt: (ctx) => ({
+    text: ctx.t('settings:deleteConfirm'),
+    choices: [[{ id: 'set:delete:yes', label: ctx.t('settings:deleteYes') }], [{ id: 'set:delete:no', label: ctx.t('settings:deleteNo') }]],
+  }),
+  async choose(ctx, id) {
+    if (id !== 'set:delete:yes') return { end: true, say: [{ text: ctx.t('settings:kept') }] };
+    await ctx.services.personalData.erase(ctx.identity.person.id, ctx.t('settings:deletedPerson'));
+    ctx.erased();
+    return { end: true, menu: false, say: [{ text: ctx.t('settings:deleted') }] };
+  },
+});
+
+export const settingsFlow: Flow = { name: 'settings', first: 'menu', steps: { menu, linkCode, deleteConfirm } };
