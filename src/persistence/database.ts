@@ -16,6 +16,7 @@ export type Db = PrismaClient;
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SQLITE_MIGRATIONS_DIR = path.join(projectRoot, 'prisma', 'migrations');
+export const POSTGRES_MIGRATIONS_DIR = path.join(projectRoot, 'prisma', 'postgres', 'migrations');
 
 export interface OpenedDatabase {
   db: Db;
@@ -26,9 +27,7 @@ export interface OpenedDatabase {
 /** Opens (and migrates) the database named by DATABASE_URL. */
 export async function openDatabase(databaseUrl: string): Promise<OpenedDatabase> {
   if (databaseUrl.startsWith('file:')) return openSqlite(sqlitePath(databaseUrl));
-  throw new Error(
-    'DATABASE_URL points at PostgreSQL, but this build was generated for SQLite. See "Deploying on PostgreSQL" in the README.',
-  );
+  return openPostgres(databaseUrl);
 }
 
 /** "file:./data/bot.db" -> absolute path; relative paths are taken from the working directory. */
@@ -87,5 +86,75 @@ async function migrateSqlite(file: string): Promise<string[]> {
     return await applyMigrations(target, readMigrations(SQLITE_MIGRATIONS_DIR));
   } finally {
     conn.close();
+  }
+}
+
+/**
+ * PostgreSQL: the same models through a client generated from prisma/postgres/schema.prisma.
+ * `?schema=name` in DATABASE_URL selects a schema (created if missing). Migrations run under
+ * an advisory lock, so several instances starting at once apply each migration once.
+ */
+async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema') ?? 'public';
+  url.searchParams.delete('schema');
+  const connectionString = url.toString();
+  const appliedMigrations = await migratePostgres(connectionString, schema);
+  const { PrismaClient: PgPrismaClient } = await import('../generated/prisma-pg/client.js');
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 10 }, { schema }) });
+  // Both clients are generated from the same models; the SQLite one's type describes both.
+  const db = client as unknown as Db;
+  return { db, appliedMigrations, close: () => client.$disconnect() };
+}
+
+async function migratePostgres(connectionString: string, schema: string): Promise<string[]> {
+  const { default: pg } = await import('pg');
+  const conn = new pg.Client({ connectionString });
+  await conn.connect();
+  const quoted = `"${schema.replace(/"/g, '""')}"`;
+  try {
+    await conn.query('SELECT pg_advisory_lock(7270736)');
+    await conn.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await conn.query(`SET search_path TO ${quoted}`);
+    await conn.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+      "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+      "checksum" VARCHAR(64) NOT NULL,
+      "finished_at" TIMESTAMPTZ,
+      "migration_name" VARCHAR(255) NOT NULL,
+      "logs" TEXT,
+      "rolled_back_at" TIMESTAMPTZ,
+      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+      "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+    )`);
+    const target: MigrationTarget = {
+      async exec(sql) {
+        await conn.query(sql);
+      },
+      async appliedNames() {
+        const { rows } = await conn.query('SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL');
+        return new Set(rows.map((r: { migration_name: string }) => r.migration_name));
+      },
+      async record(m, id) {
+        await conn.query(
+          'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count, started_at) VALUES ($1, $2, now(), $3, 1, now())',
+          [id, m.checksum, m.name],
+        );
+      },
+      async transaction(fn) {
+        await conn.query('BEGIN');
+        try {
+          await fn();
+          await conn.query('COMMIT');
+        } catch (error) {
+          await conn.query('ROLLBACK');
+          throw error;
+        }
+      },
+    };
+    return await applyMigrations(target, readMigrations(POSTGRES_MIGRATIONS_DIR));
+  } finally {
+    await conn.query('SELECT pg_advisory_unlock(7270736)').catch(() => undefined);
+    await conn.end();
   }
 }

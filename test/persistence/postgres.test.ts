@@ -1,0 +1,66 @@
+/**
+ * The service on PostgreSQL: migrations apply (once, even twice started), and the flows
+ * work through the PostgreSQL client. Uses the local server CI provides (127.0.0.1:5432,
+ * database "test"), each run in a schema of its own that is dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { readFileSync } from 'node:fs';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { createWebClient, texts } from '../helpers/web-client.js';
+import { openDatabase } from '../../src/persistence/database.js';
+import { derivePostgresSchema } from '../../scripts/derive-postgres-schema.js';
+
+const SERVER = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const schema = `bot_test_${randomBytes(4).toString('hex')}`;
+const url = `${SERVER}?schema=${schema}`;
+let app: TestApp | undefined;
+
+afterAll(async () => {
+  await app?.dispose();
+  const client = new pg.Client({ connectionString: SERVER });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+});
+
+describe('PostgreSQL', () => {
+  it('keeps prisma/postgres/schema.prisma derived from prisma/schema.prisma', () => {
+    const sqlite = readFileSync(new URL('../../prisma/schema.prisma', import.meta.url), 'utf8');
+    const postgres = readFileSync(new URL('../../prisma/postgres/schema.prisma', import.meta.url), 'utf8');
+    expect(postgres).toBe(derivePostgresSchema(sqlite));
+  });
+
+  it('applies the migrations once, even when two instances open the database at the same time', async () => {
+    const [a, b] = await Promise.all([openDatabase(url), openDatabase(url)]);
+    expect([...a.appliedMigrations, ...b.appliedMigrations]).toEqual(['20261126010000_init']);
+    await a.close();
+    await b.close();
+    const again = await openDatabase(url);
+    expect(again.appliedMigrations).toEqual([]);
+    await again.close();
+  });
+
+  it('runs onboarding and a report end to end', async () => {
+    app = await startTestApp({ env: { DATABASE_URL: url } });
+    const web = createWebClient(app.baseUrl);
+    await web.say('/start');
+    await web.say('1');
+    await web.say('1');
+    await web.say('2');
+    expect(texts(await web.say('kma234'))).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
+    let r = await web.say('/report');
+    r = await web.pick(r, 'Không');
+    r = await web.pick(r, 'Giao thông');
+    r = await web.say('Đèn tín hiệu ở ngã tư hỏng từ sáng');
+    r = await web.pick(r, 'Bỏ qua');
+    r = await web.pick(r, 'Bỏ qua');
+    r = await web.pick(r, 'Kèm tên');
+    r = await web.pick(r, 'Gửi phản ánh');
+    expect(texts(r)).toMatch(/Mã của bạn: PA-[A-Z2-9]{4}/);
+    const cases = await app.app.db.case.findMany();
+    expect(cases).toHaveLength(1);
+    expect(cases[0]!.category).toBe('traffic');
+  });
+});
