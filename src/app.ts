@@ -222,6 +222,10 @@ export async function createApp(config: Config, options: AppOptions) {
       lines.push(`telegram: ${telegram ? await telegram.start() : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
       lines.push(`zalo: ${zalo ? await zalo.start() : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
       lines.push(`web chat: on at http://localhost:${port}/`);
+      if (!config.backgroundJobs) {
+        lines.push('background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)');
+        return lines;
+      }
       for (const worker of workers.values()) {
         const recovered = await worker.recover();
         if (recovered) logger.warn(`delivery: ${recovered} message(s) were being sent when the service stopped; sending them again`);

@@ -58,6 +58,7 @@ export const configSchema = z
     DEFAULT_LOCALE: z.preprocess(blankToUndefined, z.enum(['vi', 'en'], { error: 'must be vi or en' }).default('vi')),
     ADMIN_IDS: z.preprocess(blankToUndefined, adminIds.default([])),
     DEMO_DATA: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
+    BACKGROUND_JOBS: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
   })
   ;
@@ -92,6 +93,8 @@ export interface Config {
   defaultLocale: 'vi' | 'en';
   adminIds: { channel: 'telegram' | 'zalo' | 'web'; id: string }[];
   demoData: boolean;
+  /** Delivery workers and timers; with several instances on PostgreSQL, exactly one runs them. */
+  backgroundJobs: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -136,6 +139,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     defaultLocale: e.DEFAULT_LOCALE,
     adminIds: e.ADMIN_IDS,
     demoData: e.DEMO_DATA === 'on',
+    backgroundJobs: e.BACKGROUND_JOBS === 'on',
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,9 +1,21 @@
 /** Composition root for `npm start`: read the environment, build the app, start it, stop cleanly. */
+import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createApp } from './app.js';
 
+/** Reads KEY=value lines of a .env file into process.env, never overriding what is already set. */
+function loadDotEnv(file = '.env') {
+  if (!existsSync(file)) return;
+  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*([A-Z][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || process.env[m[1]!] !== undefined) continue;
+    process.env[m[1]!] = m[2]!.replace(/^(["'])(.*)\1$/, '$2');
+  }
+}
+
 async function main() {
+  loadDotEnv();
   let config;
   try {
     config = parseConfig(process.env);
