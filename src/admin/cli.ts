@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config.js';
 import { openDatabase } from '../persistence/database.js';
-import { importAreas, ImportError, shapeProblems } from '../persistence/area-import.js';
+import { importAreas, ImportError, referenceProblems, shapeProblems } from '../persistence/area-import.js';
 import { csvToAreaDocument } from '../persistence/area-csv.js';
 import { createTranslator } from '../i18n.js';
 import { createRoleService, GRANTABLE_ROLES, type GrantableRole } from '../core/services/role.service.js';
@@ -69,7 +69,11 @@ async function importFile(db: Db, file: string | undefined, t: T, out: (line: st
       // Report every problem of the file at once, in line order.
       const all = [
         ...parsed.problems.map((p) => ({ line: p.line, field: p.field, message: t(p.key) })),
-        ...shapeProblems(parsed.document).map((p) => ({ line: parsed.lineOf(p.path) ?? 0, field: p.field, message: t(p.key, p.params) })),
+        ...[...shapeProblems(parsed.document), ...(await referenceProblems(db, parsed.document))].map((p) => ({
+          line: parsed.lineOf(p.path) ?? 0,
+          field: p.field,
+          message: t(p.key, p.params),
+        })),
       ].sort((a, b) => a.line - b.line);
       for (const p of all) out(t('admin:importProblem', p));
       out(t('admin:importFailed', { count: all.length }));
@@ -91,8 +95,9 @@ async function importFile(db: Db, file: string | undefined, t: T, out: (line: st
     return 0;
   } catch (error) {
     if (!(error instanceof ImportError)) throw error;
-    for (const p of error.problems) {
-      const line = lineOf(p.path);
+    // In line order for a CSV file (its areas and groups may be mixed); in entry order otherwise.
+    const located = error.problems.map((p) => ({ p, line: lineOf(p.path) })).sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    for (const { p, line } of located) {
       const message = t(p.key, p.params);
       out(line ? t('admin:importProblem', { line, field: p.field, message }) : t('admin:importProblemNoLine', { path: p.path.join('.'), field: p.field, message }));
     }

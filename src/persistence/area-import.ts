@@ -65,21 +65,66 @@ export function shapeProblems(input: unknown): ImportProblem[] {
   });
 }
 
+const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
+const entries = (input: unknown, list: 'areas' | 'groups'): Record<string, unknown>[] => {
+  const value = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[list] : undefined;
+  return Array.isArray(value) ? value.map((e) => (typeof e === 'object' && e !== null ? (e as Record<string, unknown>) : {})) : [];
+};
+
+/**
+ * Problems that need the whole file or the database: a parent that is neither in the file nor
+ * stored, a code given twice, an invite code another group already has. Read leniently, so they
+ * are reported together with problems of form.
+ */
+export async function referenceProblems(db: Db, input: unknown): Promise<ImportProblem[]> {
+  const areas = entries(input, 'areas');
+  const groups = entries(input, 'groups');
+  const known = new Set((await db.area.findMany({ select: { code: true } })).map((a) => a.code));
+  const inFile = new Set(areas.map((a) => text(a.code)).filter(Boolean));
+  const problems: ImportProblem[] = [];
+  const seenAreas = new Set<string>();
+  areas.forEach((a, i) => {
+    const code = text(a.code);
+    const parent = text(a.parent);
+    if (code && seenAreas.has(code)) problems.push({ path: ['areas', i], field: 'code', key: 'admin:problemDuplicate', params: { code } });
+    if (parent && !known.has(parent) && !seenAreas.has(parent)) problems.push({ path: ['areas', i], field: 'parent', key: 'admin:problemNoParent', params: { code: parent } });
+    if (code) seenAreas.add(code);
+  });
+  const seenGroups = new Set<string>();
+  const seenInvites = new Set<string>();
+  const invites = groups.map((g) => normaliseCode(text(g.inviteCode)));
+  const stored = invites.some(Boolean)
+    ? await db.group.findMany({ where: { inviteCode: { in: invites.filter(Boolean) } }, select: { code: true, inviteCode: true } })
+    : [];
+  groups.forEach((g, i) => {
+    const code = text(g.code);
+    const area = text(g.area);
+    const invite = invites[i]!;
+    if (code && seenGroups.has(code)) problems.push({ path: ['groups', i], field: 'code', key: 'admin:problemDuplicate', params: { code } });
+    if (area && !known.has(area) && !inFile.has(area)) problems.push({ path: ['groups', i], field: 'parent', key: 'admin:problemNoParent', params: { code: area } });
+    if (invite) {
+      const holder = stored.find((s) => s.inviteCode === invite && s.code !== code);
+      if (seenInvites.has(invite)) problems.push({ path: ['groups', i], field: 'invite_code', key: 'admin:problemDuplicate', params: { code: invite } });
+      else if (holder) problems.push({ path: ['groups', i], field: 'invite_code', key: 'admin:problemInviteTaken', params: { code: invite, group: holder.code } });
+      seenInvites.add(invite);
+    }
+    if (code) seenGroups.add(code);
+  });
+  return problems;
+}
+
+/** Entries in file order: areas first, then groups, each by index. */
+export function sortProblems(problems: ImportProblem[]): ImportProblem[] {
+  const rank = (p: ImportProblem) => (p.path[0] === 'groups' ? 1_000_000 : 0) + (typeof p.path[1] === 'number' ? p.path[1] : 0);
+  return [...problems].sort((a, b) => rank(a) - rank(b));
+}
+
 export async function importAreas(db: Db, input: unknown): Promise<{ areas: number; groups: number }> {
   const parsed = areaDocument.safeParse(input);
-  if (!parsed.success) throw new ImportError(shapeProblems(input));
+  // Every problem at once: of form, and of reference (parents, duplicates, taken invite codes).
+  const problems = sortProblems([...(parsed.success ? [] : shapeProblems(input)), ...(await referenceProblems(db, input))]);
+  if (!parsed.success || problems.length) throw new ImportError(problems);
   const { areas, groups } = parsed.data;
-  const known = new Set((await db.area.findMany({ select: { code: true } })).map((a) => a.code));
-  const problems: ImportProblem[] = [];
-  areas.forEach((a, i) => {
-    if (a.parent && !known.has(a.parent) && !areas.slice(0, i).some((b) => b.code === a.parent)) {
-      problems.push({ path: ['areas', i], field: 'parent', key: 'admin:problemNoParent', params: { code: a.parent } });
-    }
-  });
-  groups.forEach((g, i) => {
-    if (!known.has(g.area) && !areas.some((a) => a.code === g.area)) problems.push({ path: ['groups', i], field: 'parent', key: 'admin:problemNoParent', params: { code: g.area } });
-  });
-  if (problems.length) throw new ImportError(problems);
 
   await db.$transaction(async (tx) => {
     const ids = new Map<string, string>();

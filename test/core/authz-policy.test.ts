@@ -117,6 +117,23 @@ const CASE_MATRIX: Record<string, { resource: CaseResource; rows: Record<CaseAct
       'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
     },
   },
+  'open (new) at ward level: only police (or an admin) move it on to the district': {
+    resource: caseIn('new', 'ward'),
+    rows: {
+      //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+      'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
+      'case.handle':       '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.acknowledge':  '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.ask':          '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.note':         '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.resolve':      '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.duplicate':    '.        .          .      Y      Y      Y       Y       .            Y',
+      'case.escalate':     '.        .          .      .      .      Y       Y       .            Y',
+      'case.reopen':       '.        .          .      .      .      .       .       .            .',
+      'case.addInfo':      'Y        .          .      .      .      .       .       .            .',
+      'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
+    },
+  },
   'open (new) at district level: the top of the ladder': {
     resource: caseIn('new', 'district'),
     rows: {
@@ -197,6 +214,18 @@ describe('authorization policy: case actions', () => {
   });
 });
 
+/** Group G2, in the other ward W2 (same district): who may act on it, seen from the same actors. */
+const OTHER_GROUP: GroupResource = { kind: 'group', groupId: G2, areaChain: [W2, D, P] };
+
+// prettier-ignore
+const OTHER_GROUP_MATRIX: Record<GroupAction, string> = {
+  //                      resident otherGroup member leader deputy wardOff distOff otherWardOff admin
+  'group.report':        '.        Y          .      .      .      .       .       .            .',
+  'group.alert':         '.        .          .      .      .      .       Y       Y            Y',
+  'group.manage':        '.        .          .      .      .      .       Y       Y            Y',
+  'group.appointDeputy': '.        .          .      .      .      .       Y       Y            Y',
+};
+
 describe('authorization policy: group actions', () => {
   it('covers every group action', () => {
     expect(Object.keys(GROUP_MATRIX).sort()).toEqual([...GROUP_ACTIONS].sort());
@@ -207,4 +236,22 @@ describe('authorization policy: group actions', () => {
       expect(can(ACTORS[name], action, GROUP)).toBe(allowed);
     });
   }
+
+  it('covers every group action for a group in another ward', () => {
+    expect(Object.keys(OTHER_GROUP_MATRIX).sort()).toEqual([...GROUP_ACTIONS].sort());
+  });
+  for (const action of GROUP_ACTIONS) {
+    const expected = parseRow(OTHER_GROUP_MATRIX[action]);
+    it.each(COLUMNS.map((name, i) => [name, expected[i]] as const))(`another ward's group: ${action} by %s -> %s`, (name, allowed) => {
+      expect(can(ACTORS[name], action, OTHER_GROUP)).toBe(allowed);
+    });
+  }
+
+  it('a deputy manages the group but appoints no deputies; a leader or deputy of another group does neither', () => {
+    const deputyElsewhere = actor('deputy-g2', { memberships: [{ groupId: G2, role: 'leader' }] });
+    expect(can(ACTORS.deputy, 'group.manage', GROUP)).toBe(true);
+    expect(can(ACTORS.deputy, 'group.appointDeputy', GROUP)).toBe(false);
+    expect(can(deputyElsewhere, 'group.manage', GROUP)).toBe(false);
+    expect(can(deputyElsewhere, 'group.appointDeputy', GROUP)).toBe(false);
+  });
 });

@@ -7,7 +7,7 @@
  * variants into one `ZaloUpdate` shape, and leaves the decision about what to answer
  * to `zaloToInbound`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { parseCommand, type Inbound } from '../../core/messages.js';
 
 /** The event names Zalo documents; any other string may still arrive. */
@@ -171,7 +171,9 @@ export function zaloToInbound(update: ZaloUpdate): Inbound | undefined {
   const chatId = message.chat?.id ?? from.id;
   // Without a message_id, fall back to sender+date; without both, never treat it as a repeat.
   const uniquePart =
-    message.message_id ?? (message.date !== undefined ? `${from.id}@${message.date}` : randomUUID());
+    message.message_id ??
+    // Hashed: update ids are kept after a person erases their data, so they must not carry the sender's id.
+    (message.date !== undefined ? createHash('sha256').update(`${from.id}@${message.date}`).digest('hex').slice(0, 32) : randomUUID());
   const base = {
     channel: 'zalo' as const,
     accountId: from.id,

@@ -36,6 +36,7 @@ export function createAccountLinkService(db: Db, clock: Clock) {
     await tx.roleGrant.updateMany({ where: { personId: from }, data: { personId: to } });
     await tx.roleGrant.updateMany({ where: { grantedById: from }, data: { grantedById: to } });
     await tx.auditLog.updateMany({ where: { actorId: from }, data: { actorId: to } });
+    await tx.auditLog.updateMany({ where: { subject: `person:${from}` }, data: { subject: `person:${to}` } });
     await tx.linkCode.deleteMany({ where: { personId: from } });
     const source = await tx.person.findUnique({ where: { id: from } });
     const target = await tx.person.findUnique({ where: { id: to } });

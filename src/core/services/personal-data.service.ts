@@ -71,6 +71,12 @@ export function createPersonalDataService(db: Db, clock: Clock) {
           }
         }
         await tx.case.updateMany({ where: { reporterId: personId }, data: { reporterId: null } });
+        // The audit log keeps what happened and when, not to whom: subjects naming the person or
+        // one of their accounts (roles, linking, failed link codes) lose that name.
+        await tx.auditLog.updateMany({
+          where: { subject: { in: [`person:${personId}`, ...accountIds.map((id) => `account:${id}`)] } },
+          data: { subject: null },
+        });
         // Deleting the person removes accounts, conversations, memberships, grants and link codes
         // (cascades); cases, messages and events keep no link to them (set null).
         await tx.person.delete({ where: { id: personId } });

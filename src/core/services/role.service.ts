@@ -40,9 +40,10 @@ export function createRoleService(db: Db, clock: Clock) {
         await audit(actorId, `role.${role}.granted`, `person:${personId}`, { group: group.code });
         return;
       }
+      // Administrators act everywhere; only officers are scoped to an area.
+      if (role === 'admin' && scopeCode) throw new DomainError('admin:adminIsGlobal');
       const area = scopeCode ? await db.area.findUnique({ where: { code: scopeCode } }) : null;
       if (role === 'officer' && !area) throw new DomainError('admin:areaNeeded', { code: scopeCode ?? '' });
-      if (scopeCode && !area) throw new DomainError('admin:areaNeeded', { code: scopeCode });
       const existing = await db.roleGrant.findFirst({ where: { personId, role, areaId: area?.id ?? null, revokedAt: null } });
       if (existing) return;
       await db.roleGrant.create({ data: { personId, role, areaId: area?.id ?? null, grantedById: actorId, createdAt: now() } });

@@ -125,8 +125,8 @@ describe.skipIf(!haveChromium)(
       await page.locator('#text').fill(number);
       await page.locator('#send').tap();
       await page.locator('.msg.me', { hasText: new RegExp(`^${number}$`) }).waitFor();
-      await botSays(page, 'Nhóm của bạn:').waitFor();
-      await expect(botSays(page, 'Nhóm của bạn:').textContent()).resolves.toContain('Tổ dân phố số 1 — Phường Kim Mã (đang tham gia)');
+      await botSays(page, 'Nhóm của bạn. Chọn một nhóm').waitFor();
+      await expect(botSays(page, 'Nhóm của bạn. Chọn một nhóm').textContent()).resolves.toContain('Tổ dân phố số 1 (Phường Kim Mã)');
       await expect(page.locator('#text').inputValue()).resolves.toBe('');
 
       // Everything fits the phone's width: no sideways scrolling, the text box stays on screen.
