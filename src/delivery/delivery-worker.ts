@@ -9,7 +9,7 @@
  * - Rows are marked "sending" when claimed. After a crash, `recover()` puts them back in the
  *   queue: those that had already left are the only possible duplicates.
  */
-import type { Db } from '../core/services/db.js';
+import { isSqlite, type Db } from '../core/services/db.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -116,9 +116,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const batch = results.splice(0, results.length);
     const ops = [];
     const sent = batch.filter((r) => r.ok);
-    if (sent.length) {
-      // One statement for every success (a Prisma update costs about a millisecond of CPU, which
-      // capped a fan-out near 150 messages/s). Timestamps are written as Prisma's SQLite adapter writes them.
+    if (sent.length && isSqlite(db)) {
+      // On SQLite one statement for every success (a Prisma update costs about a millisecond of CPU,
+      // which capped a fan-out near 150 messages/s). Timestamps as Prisma's SQLite adapter writes them.
       const data = sent.map((r) => [r.id, r.at.toISOString().replace('Z', '+00:00'), r.messageIds.join(',')]);
       ops.push(
         db.$executeRawUnsafe(
@@ -127,6 +127,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
           JSON.stringify(data),
         ),
       );
+    } else {
+      for (const r of sent) {
+        ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'sent', sentAt: r.at, platformMessageId: r.messageIds.join(','), error: null } }));
+      }
     }
     for (const r of batch) {
       if (r.ok) continue;

@@ -10,7 +10,7 @@ import { asLocale } from '../ports/translator.js';
 import { can } from '../authz/policy.js';
 import { DomainError } from '../errors.js';
 import { formatTime } from '../format.js';
-import type { Db } from './db.js';
+import { isSqlite, type Db } from './db.js';
 import { insertDeliveries, withHint, type Outbox } from './outbox.service.js';
 import type { ActorService } from './actor.service.js';
 import type { CaseService } from './case.service.js';
@@ -100,8 +100,30 @@ export function createAlertService(deps: AlertServiceDeps) {
 
   /** One reachable account per active member of the groups (each person once). */
   async function audience(groupIds: string[]) {
+    if (!isSqlite(db)) return audienceThroughPrisma(groupIds);
+    // One flat row per member with their most recently used reachable account. Straight SQL:
+    // the same query through Prisma's nested select took ~0.7 s and ~80 MB for 10,000 members.
+    const members = await db.$queryRawUnsafe<Array<{ personId: string; locale: string; accountId: string; channel: string; chatId: string }>>(
+      `SELECT m."personId" AS "personId", p."locale" AS "locale", a."id" AS "accountId", a."channel" AS "channel", a."chatId" AS "chatId"
+       FROM "Membership" m
+       JOIN "Person" p ON p."id" = m."personId" AND p."deletedAt" IS NULL
+       JOIN "ChannelAccount" a ON a."id" = (
+         SELECT a2."id" FROM "ChannelAccount" a2 WHERE a2."personId" = m."personId" AND a2."unreachableAt" IS NULL ORDER BY a2."lastSeenAt" DESC LIMIT 1)
+       WHERE m."groupId" IN (SELECT value FROM json_each(?)) AND m."state" = 'active'
+       ORDER BY m."createdAt", m."id"`,
+      JSON.stringify(groupIds),
+    );
+    const seen = new Map<string, { locale: 'vi' | 'en'; account: { id: string; channel: string; chatId: string } }>();
+    for (const m of members) {
+      if (!seen.has(m.personId)) seen.set(m.personId, { locale: asLocale(m.locale, translator.defaultLocale), account: { id: m.accountId, channel: m.channel, chatId: m.chatId } });
+    }
+    return seen;
+  }
+
+  async function audienceThroughPrisma(groupIds: string[]) {
     const members = await db.membership.findMany({
       where: { groupId: { in: groupIds }, state: 'active', person: { deletedAt: null } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       select: {
         personId: true,
         person: { select: { locale: true, accounts: { where: { unreachableAt: null }, orderBy: { lastSeenAt: 'desc' }, take: 1, select: { id: true, channel: true, chatId: true } } } },

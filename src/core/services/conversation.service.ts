@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import { isSqlite, type Db } from './db.js';
 
 /** Where a person is in a flow; stored per channel account so a restart resumes it. */
 export interface ConversationState {
@@ -47,8 +47,8 @@ export function createConversationService(db: Db) {
       await db.conversation.upsert({ where: { accountId }, create: { accountId, choices }, update: { choices } });
     },
     /**
-     * offerChoices for many deliveries at once (the delivery worker calls it per batch), in one
-     * statement: a per-row Prisma read and upsert cost about 2 ms of CPU per message sent.
+     * offerChoices for many deliveries at once (the delivery worker calls it per batch), on SQLite
+     * in one statement: a per-row Prisma read and upsert cost about 2 ms of CPU per message sent.
      * For an account offered twice, the later offer wins. Accounts deleted meanwhile are skipped.
      */
     async offerChoicesMany(offers: Array<{ accountId: string; choiceIds: string[] }>): Promise<void> {
@@ -58,6 +58,19 @@ export function createConversationService(db: Db) {
         latest.set(o.accountId, JSON.stringify(o.choiceIds));
       }
       if (!latest.size) return;
+      if (!isSqlite(db)) {
+        let failure: unknown;
+        for (const [accountId, choices] of latest) {
+          try {
+            const row = await db.conversation.findUnique({ where: { accountId }, select: { flow: true } });
+            if (!row?.flow) await db.conversation.upsert({ where: { accountId }, create: { accountId, choices }, update: { choices } });
+          } catch (error) {
+            failure ??= error; // the others still get theirs; the worker logs the failure
+          }
+        }
+        if (failure) throw failure;
+        return;
+      }
       await db.$executeRawUnsafe(
         `INSERT INTO "Conversation" ("accountId", "choices", "updatedAt")
          SELECT r.value ->> 0, r.value ->> 1, ? FROM json_each(?) AS r

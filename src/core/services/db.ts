@@ -7,3 +7,12 @@ export type {
   Group,
   Membership,
 } from '../../generated/prisma/client.js';
+
+/**
+ * True when the client talks to SQLite. A few hot paths (bulk outbox writes, the delivery
+ * worker's status writes, the alert audience) use one SQL statement with SQLite's JSON
+ * functions instead of a Prisma call per row; on PostgreSQL they keep the Prisma calls.
+ */
+export function isSqlite(db: object): boolean {
+  return (db as { _activeProvider?: string })._activeProvider === 'sqlite';
+}

@@ -1,0 +1,135 @@
+/**
+ * `npm run bench`: one 10,000-recipient alert through the fake Telegram server with its global
+ * limit raised to 500 messages/s, sent by the real service process (the same one `npm start` runs).
+ *
+ * Prints achieved rate against the limit, confirm-to-first-delivery time, lost and duplicated
+ * copies, 429 answers, the service's peak memory, and how long writing 10,000 outbox rows takes.
+ * Always exits 0 once measured; each goal is marked PASS or MISS.
+ *
+ * Knobs (environment): BENCH_RECIPIENTS (10000), BENCH_RATE (500), BENCH_NODE_ARGS (extra node
+ * flags for the service process, e.g. "--max-old-space-size=128"; none by default, as `npm start`).
+ */
+import { randomUUID } from 'node:crypto';
+import { openDatabase } from '../src/persistence/database.js';
+import { insertDeliveries } from '../src/core/services/outbox.service.js';
+import {
+  alertRowStatuses,
+  databaseUrl,
+  removeDir,
+  seedDatabase,
+  sendAlert,
+  sleep,
+  startFake,
+  startService,
+  tempDir,
+  trackAlert,
+} from './fanout-harness.js';
+
+const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
+const LIMIT = Number(process.env.BENCH_RATE ?? 500);
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
+async function main() {
+  const started = Date.now();
+  const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+
+  const outboxInsertMs = await measureOutboxInsert(10_000);
+  log(`10,000 outbox rows written in one transaction in ${outboxInsertMs.toFixed(0)} ms`);
+
+  const seeded = await seedDatabase(RECIPIENTS);
+  log(`seeded ${RECIPIENTS} recipients in ${seeded.dir}`);
+  const fake = await startFake({ globalPerSecond: LIMIT });
+  const service = await startService({ databaseUrl: seeded.databaseUrl, fake, env: { TELEGRAM_RATE_GLOBAL: String(LIMIT) }, nodeArgs: NODE_ARGS });
+  log(`service started: node ${[...NODE_ARGS, '--import tsx src/main.ts'].join(' ')} (pid ${service.pid}, peak RSS so far ${service.peakRssMb()?.toFixed(0)} MB)`);
+
+  const headline = `Bench ${randomUUID().slice(0, 8)}: đối tượng khả nghi`;
+  const tracker = trackAlert(fake, seeded.chatIds, headline);
+  let timedOut = false;
+  let peakRss: number | undefined;
+  let confirm = { confirmStartedAt: 0, confirmedAt: 0 };
+  let statuses: Record<string, number> = {};
+  try {
+    confirm = await sendAlert(service.baseUrl, seeded.leaderSession, headline);
+    log(`alert confirmed (the confirm request took ${confirm.confirmedAt - confirm.confirmStartedAt} ms)`);
+    let lastReport = Date.now();
+    const expectedMs = (RECIPIENTS / LIMIT) * 1000;
+    await tracker
+      .until(
+        () => {
+          if (Date.now() - lastReport >= 5000) {
+            lastReport = Date.now();
+            log(`${tracker.reached}/${RECIPIENTS} recipients reached, ${fake.tooManyRequests} × 429`);
+          }
+          return tracker.reached === RECIPIENTS;
+        },
+        Math.max(120_000, expectedMs * 4),
+        'every recipient',
+        20,
+      )
+      .catch((error: Error) => {
+        timedOut = true;
+        log(error.message);
+      });
+    // Late duplicates would come within moments; the outbox should be empty by now.
+    await sleep(1000);
+    tracker.update();
+    const { chatsSent: _chats, ...counts } = await alertRowStatuses(seeded.databaseUrl);
+    statuses = counts;
+    peakRss = service.peakRssMb();
+  } finally {
+    await service.stop();
+    await fake.close();
+    removeDir(seeded.dir);
+  }
+
+  const rate = tracker.rate();
+  const ratio = rate / LIMIT;
+  const firstMs = tracker.firstAt !== undefined ? tracker.firstAt - confirm.confirmStartedAt : NaN;
+  const spanMs = tracker.firstAt !== undefined ? tracker.lastAt! - tracker.firstAt : NaN;
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const rows: Array<[string, string, string]> = [
+    ['recipients', String(RECIPIENTS), ''],
+    ['limit (fake Telegram and TELEGRAM_RATE_GLOBAL)', `${LIMIT} msg/s`, ''],
+    ['copies accepted by the fake', String(tracker.total), ''],
+    ['fan-out duration (first to last copy)', `${(spanMs / 1000).toFixed(2)} s`, ''],
+    ['achieved rate (first to last copy)', `${rate.toFixed(1)} msg/s`, ''],
+    ['achieved rate / limit', ratio.toFixed(3), `goal >= 0.95: ${mark(ratio >= 0.95)}`],
+    ['confirm request round trip', `${confirm.confirmedAt - confirm.confirmStartedAt} ms`, ''],
+    ['confirm to first delivery', `${firstMs} ms`, ''],
+    ['lost (recipients without a copy)', String(tracker.lost), `goal 0: ${mark(tracker.lost === 0)}`],
+    ['duplicated (extra copies)', String(tracker.duplicates), `goal 0: ${mark(tracker.duplicates === 0)}`],
+    ['429 answers received', String(fake.tooManyRequests), ''],
+    ['outbox rows by status', JSON.stringify(statuses), ''],
+    ['service peak RSS (VmHWM)', peakRss !== undefined ? `${peakRss.toFixed(1)} MB` : 'n/a', `goal < 250 MB: ${mark(peakRss !== undefined && peakRss < 250)}`],
+    ['10,000-row outbox insert (one transaction)', `${outboxInsertMs.toFixed(0)} ms`, `goal < 1000 ms: ${mark(outboxInsertMs < 1000)}`],
+  ];
+  if (timedOut) rows.push(['note', 'timed out before every recipient was reached', '']);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  process.stdout.write('\n' + rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd()).join('\n') + '\n');
+}
+
+/** Time to write `count` delivery rows in one transaction on a fresh SQLite database, as confirming an alert does. */
+async function measureOutboxInsert(count: number): Promise<number> {
+  const dir = tempDir('bot-bench-outbox-');
+  const { db, close } = await openDatabase(databaseUrl(dir));
+  try {
+    const payload = JSON.stringify({
+      text: '🟠 CẢNH BÁO NGHIÊM TRỌNG · An ninh\nĐối tượng khả nghi\n\n' + 'Phát hiện đối tượng khả nghi đi xe máy không biển số. '.repeat(6),
+      choices: [[{ id: 'a:cmwy4547m0000mk7djzgcsg7b:r', label: '✅ Đã nhận' }], [{ id: 'a:cmwy4547m0000mk7djzgcsg7b:s', label: '🙆 Tôi an toàn' }], [{ id: 'a:cmwy4547m0000mk7djzgcsg7b:h', label: '🆘 Cần giúp đỡ' }]],
+    });
+    const rows = Array.from({ length: count }, (_, i) => ({ kind: 'alert', channel: 'telegram', accountId: null, chatId: String(700_000_000 + i), payload, alertId: null }));
+    await db.$transaction(async (tx) => insertDeliveries(tx, rows.slice(0, 100))); // warm-up
+    const t0 = performance.now();
+    await db.$transaction(async (tx) => insertDeliveries(tx, rows), { timeout: 60_000 });
+    return performance.now() - t0;
+  } finally {
+    await close();
+    removeDir(dir);
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
