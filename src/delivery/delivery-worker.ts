@@ -135,8 +135,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     for (const r of batch) {
       if (r.ok) continue;
       const f = r.failure;
-      // A 429 names its own wait and is always honoured: it never uses up the attempts, so no copy is lost to it.
-      if (f.kind === 'retry' && (r.attempts < maxAttempts || f.afterMs !== undefined)) {
+      // A 429 says when to come back, so it may be retried longer than a network error, but not for ever.
+      if (f.kind === 'retry' && r.attempts < (f.afterMs !== undefined ? maxAttempts * 5 : maxAttempts)) {
         const backoff = f.afterMs ?? Math.min(2 ** r.attempts * 1000, 5 * 60_000);
         ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'queued', attempts: r.attempts, error: f.reason, nextAttemptAt: new Date(r.at.getTime() + backoff) } }));
       } else {

@@ -358,22 +358,23 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     }
     expect(leader.received(/Tình hình cảnh báo/)).toHaveLength(1);
 
-    // Re-ping now: only those who have not answered.
+    // Re-ping now: only those who have not answered, never the sender themself.
     const reminders = /NHẮC LẠI: bạn chưa trả lời/;
     const statusButtons = buttonsOf(statusCall);
     const statusButton = (label: string) => ({ ...statusCall, body: { ...statusCall.body, reply_markup: { inline_keyboard: [statusButtons.filter((b) => b.text.includes(label))] } } });
     r = await leader.pressOn(statusButton('Nhắc người chưa trả lời'), 'Nhắc người chưa trả lời');
     expect(r).toMatch(/Nhắc những người chưa trả lời vào lúc nào/);
     r = await leader.press('Ngay bây giờ');
-    expect(r).toMatch(/Đã nhắc lại 4 người chưa trả lời/);
-    const silentChats = [leader.chat, tgSilent.chat, ...dbResidents.map((d) => d.chat)];
+    expect(r).toMatch(/Đã nhắc lại 3 người chưa trả lời/);
+    const silentChats = [tgSilent.chat, ...dbResidents.map((d) => d.chat)];
     for (const chat of silentChats) {
       const reminder = await tg.waitForText(chat, reminders, 10_000);
       expect(count(textOf(reminder), EXERCISE)).toBe(2);
       expect(buttonsOf(reminder).map((b) => b.text)).toEqual(ANSWER_LABELS);
     }
     await vi.waitFor(async () => expect(await app.db.delivery.count({ where: { kind: 'alert_reping', status: { not: 'sent' } } })).toBe(0));
-    expect(await app.db.delivery.count({ where: { kind: 'alert_reping' } })).toBe(4);
+    expect(await app.db.delivery.count({ where: { kind: 'alert_reping' } })).toBe(3);
+    expect(leader.received(reminders)).toHaveLength(0);
     expect(tgResident.received(reminders)).toHaveLength(0);
     expect(zaloResident.received(reminders)).toHaveLength(0);
     expect(await webBox.matching(reminders)).toHaveLength(0);

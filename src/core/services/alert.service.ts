@@ -170,7 +170,7 @@ export function createAlertService(deps: AlertServiceDeps) {
       c.recipients += n;
       if (g.status === 'queued' || g.status === 'sending') c.queued += n;
       else if (g.status === 'sent') c.sent += n;
-      else c.failed += n;
+      else if (g.status !== 'cancelled') c.failed += n; // copies dropped by a cancellation were never due
       if (g.answer === 'received') c.received += n;
       else if (g.answer === 'safe') c.safe += n;
       else if (g.answer === 'need_help') c.needHelp += n;
@@ -340,7 +340,8 @@ export function createAlertService(deps: AlertServiceDeps) {
         await db.alert.update({ where: { id: alert.id }, data: { repingAt: null } });
         if (alert.expiresAt <= clock.now()) continue;
         const silent = await db.delivery.findMany({
-          where: { alertId: alert.id, kind: 'alert', status: 'sent', answer: null },
+          // The sender is not reminded of their own alert.
+          where: { alertId: alert.id, kind: 'alert', status: 'sent', answer: null, ...(alert.senderId ? { account: { personId: { not: alert.senderId } } } : {}) },
           select: { accountId: true, channel: true, chatId: true, account: { select: { unreachableAt: true, person: { select: { locale: true } } } } },
         });
         const names = await groupNames(alert.id);
