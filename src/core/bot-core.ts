@@ -61,6 +61,9 @@ export interface BotCoreDeps {
 
 const MAX_INBOUND_TEXT = 4000;
 
+/** Commands that work before someone has read the privacy notice. */
+const BEFORE_ONBOARDING = new Set(['start', 'help', 'lang', 'cancel', 'delete_me', 'link', 'settings']);
+
 export function createBotCore(deps: BotCoreDeps) {
   const { services, translator, logger } = deps;
   const flows = new Map<string, Flow>();
@@ -240,6 +243,12 @@ export function createBotCore(deps: BotCoreDeps) {
         else await session.showMenu();
         return;
       }
+      if (!session.identity.person.onboardedAt && !BEFORE_ONBOARDING.has(inbound.command)) {
+        // Nobody uses the service before reading the privacy notice: onboarding comes first.
+        replies.push({ text: t('onboarding:firstThingsFirst') });
+        await session.startFlow('onboarding');
+        return;
+      }
       await action(session, inbound.args);
       return;
     }
@@ -290,6 +299,11 @@ export function createBotCore(deps: BotCoreDeps) {
       return;
     }
 
+    if (!session.identity.person.onboardedAt) {
+      // A first "hello" (or anything) from someone new starts onboarding.
+      await session.startFlow('onboarding');
+      return;
+    }
     replies.push({ text: t(input.kind === 'unsupported' ? 'common:unsupported' : 'common:notUnderstood') });
     await session.showMenu();
   }

@@ -416,7 +416,8 @@ describe('one person on several channels, and erasing them', () => {
     const zaloAgain = await accountOf(t, 'zalo', 'zl-7f3a9c01lan');
     expect(zaloAgain.personId).not.toBe(lanId);
     expect(zaloAgain.personId).not.toBe(reborn.personId);
-    expect(zturn.text).toMatch(/Bạn chưa gửi phản ánh nào/);
+    // A new person must read the privacy notice before anything else.
+    expect(zturn.text).toMatch(/Trước tiên, mời bạn chọn ngôn ngữ và đọc thông báo về dữ liệu/);
 
     expect(tg.refusals).toEqual([]);
     expect(zalo.refusals).toEqual([]);

@@ -385,7 +385,17 @@ describe('Telegram long polling: bad input', () => {
     const lan = telegramUser(fake, 5006);
     const menu = /Bạn muốn làm gì\?/;
 
-    let turn = await lan.command('/nosuchthing');
+    // Before onboarding, anything but a few commands leads to the language and privacy notice.
+    let turn = await lan.type('xin chào');
+    expect(turn.text).toMatch(/Xin chào! Tôi là trợ lý tự động/);
+    turn = await lan.command('/report');
+    expect(turn.text).toMatch(/Trước tiên, mời bạn chọn ngôn ngữ và đọc thông báo về dữ liệu/);
+    await lan.type('1');
+    await lan.type('1');
+    turn = await lan.type('3'); // place myself later
+    expect(turn.text).toMatch(menu);
+
+    turn = await lan.command('/nosuchthing');
     expect(turn.text).toMatch(/^Không có lệnh \/nosuchthing\. Gõ \/help để xem các lệnh có thể dùng\./);
 
     turn = await lan.send(fake.userSticker({ userId: 5006 }));

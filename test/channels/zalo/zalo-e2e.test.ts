@@ -262,8 +262,16 @@ describe('Zalo long polling: bad input', () => {
     const binh = zaloUser(fake, 'c3d4e5f6a7b8');
     const menu = /Bạn muốn làm gì\?\n\nGõ số thứ tự để chọn:/;
 
+    // Someone new who just says hello is onboarded first.
+    let turn = await binh.type('xin chào');
+    expect(turn.text).toMatch(/Xin chào! Tôi là trợ lý tự động/);
+    await binh.type('1');
+    await binh.type('1');
+    turn = await binh.type('3'); // place myself later
+    expect(turn.text).toMatch(menu);
+
     // Outside any flow.
-    let turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
+    turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
     expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ, ảnh và vị trí/);
     expect(turn.text).toMatch(menu);
     turn = await binh.send(binh.event('message.unsupported.received'));
@@ -288,10 +296,10 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.type('42');
     expect(turn.text).toMatch(/Không có mục số 42\. Bạn hãy gõ một số từ 1 đến \d+\./);
 
-    // Inside the onboarding flow the step is kept and asked again.
-    await binh.type('/start');
+    // Inside a flow (here the language choice) the step is kept and asked again.
+    await binh.type('/lang');
     const pickFromList = /Bạn hãy chọn một mục trong danh sách/;
-    const languagePrompt = /Bạn muốn dùng ngôn ngữ nào\?\n\nGõ số thứ tự để chọn:\n1\. 🇻🇳 Tiếng Việt/;
+    const languagePrompt = /Chọn ngôn ngữ \/ Choose your language:\n\nGõ số thứ tự để chọn:\n1\. 🇻🇳 Tiếng Việt/;
     turn = await binh.type('xin chào');
     expect(turn.text).toMatch(pickFromList);
     expect(turn.text).toMatch(languagePrompt);
@@ -308,6 +316,7 @@ describe('Zalo long polling: bad input', () => {
 
     // English too.
     await binh.choose('English');
+    await binh.type('/lang');
     turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
     expect(turn.text).toMatch(/Please pick an item from the list/);
     turn = await binh.type('/cancel');
