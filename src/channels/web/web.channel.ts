@@ -19,6 +19,10 @@ const MAX_JSON_BYTES = 64 * 1024;
 const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
 const assets = path.join(path.dirname(fileURLToPath(import.meta.url)), 'assets');
 
+function isCoordinate(value: unknown, limit: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= limit;
+}
+
 /** The page shows stored photos from this server's /media path. */
 function webPayload(out: Outbound): Outbound {
   return out.photo?.mediaId ? { ...out, photo: { url: `/media/${out.photo.mediaId}` } } : out;
@@ -62,8 +66,11 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
     const id = typeof body?.id === 'string' ? body.id : '';
     if (!SESSION.test(session) || !MESSAGE_ID.test(id)) return sendJson(res, 400, { error: 'session and id are required' });
     const base = inboundBase(session, id);
+    const location = body?.location as { latitude?: unknown; longitude?: unknown } | undefined;
     if (typeof body?.choice === 'string' && body.choice.length <= 64) {
       await deliver({ ...base, kind: 'choice', choice: body.choice });
+    } else if (location && isCoordinate(location.latitude, 90) && isCoordinate(location.longitude, 180)) {
+      await deliver({ ...base, kind: 'location', latitude: location.latitude, longitude: location.longitude });
     } else if (typeof body?.text === 'string') {
       const command = body.text.startsWith('/') ? parseCommand(body.text) : undefined;
       await deliver(command ? { ...base, kind: 'command', ...command } : { ...base, kind: 'text', text: body.text });

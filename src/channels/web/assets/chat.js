@@ -30,6 +30,11 @@
     statusLine.textContent = s('offline');
   }
 
+  function showOffline() {
+    statusLine.textContent = s('offline');
+    statusLine.hidden = false;
+  }
+
   function bubble(cls) {
     var div = document.createElement('div');
     div.className = 'msg ' + cls;
@@ -50,10 +55,23 @@
     div.dataset.seq = m.seq;
     if (m.photo && m.photo.url) { var img = document.createElement('img'); img.src = m.photo.url; img.alt = ''; div.appendChild(img); }
     div.appendChild(document.createTextNode(m.text || ''));
-    if (m.choices && m.choices.length) {
+    if ((m.choices && m.choices.length) || m.askLocation) {
       var box = document.createElement('div');
       box.className = 'choices';
-      m.choices.forEach(function (row) {
+      if (m.askLocation && navigator.geolocation) {
+        // The browser's own location, when the person allows it; typing a place works too.
+        var share = document.createElement('button');
+        share.type = 'button';
+        share.textContent = m.askLocation;
+        share.addEventListener('click', function () {
+          navigator.geolocation.getCurrentPosition(function (pos) {
+            showMine('📍 ' + pos.coords.latitude.toFixed(5) + ', ' + pos.coords.longitude.toFixed(5));
+            send({ location: { latitude: pos.coords.latitude, longitude: pos.coords.longitude } });
+          }, function () { statusLine.textContent = s('locationDenied'); statusLine.hidden = false; });
+        });
+        box.appendChild(share);
+      }
+      (m.choices || []).forEach(function (row) {
         var r = document.createElement('div');
         r.className = 'row';
         row.forEach(function (c) {
@@ -78,7 +96,7 @@
         if (data.locale && data.locale !== locale) { locale = data.locale; applyLabels(); }
         data.messages.forEach(function (m) { if (m.seq > lastSeq) { lastSeq = m.seq; showBot(m); } });
       })
-      .catch(function () { statusLine.hidden = false; });
+      .catch(showOffline);
   }
 
   function send(body) {
@@ -87,7 +105,7 @@
     return fetch('/api/web/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
       .then(function (r) { if (!r.ok) throw new Error(r.status); })
       .then(fetchMessages)
-      .catch(function () { statusLine.hidden = false; });
+      .catch(showOffline);
   }
 
   form.addEventListener('submit', function (e) {
@@ -109,7 +127,7 @@
     fetch('/api/web/photos?session=' + session + '&id=' + id, { method: 'POST', headers: { 'content-type': file.type || 'image/jpeg' }, body: file })
       .then(function (r) { if (!r.ok) throw new Error(r.status); })
       .then(fetchMessages)
-      .catch(function () { statusLine.hidden = false; });
+      .catch(showOffline);
   });
 
   function poll() {
