@@ -67,6 +67,8 @@ export interface Outbound {
    * Telegram shows on its reply keyboard (the other choices then come as text buttons).
    */
   askLocation?: string;
+  /** Ask for the person's phone number: the label of Telegram's "share my contact" button. */
+  askContact?: string;
   /** "Type a number to choose:", in the person's language; shown where choices are a numbered list. */
   hint?: string;
 }

@@ -16,9 +16,16 @@ export function renderTelegram(out: Outbound): TelegramCall[] {
     : undefined;
   // A location request needs Telegram's reply keyboard; its other choices become text buttons,
   // which send their label as text (the flow accepts the label as the choice).
-  const markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | undefined = out.askLocation
+  // Location and contact requests need Telegram's reply keyboard; the other choices become text
+  // buttons, which send their label as text (the flows accept the label as the choice).
+  const request = out.askLocation
+    ? { text: out.askLocation, request_location: true }
+    : out.askContact
+      ? { text: out.askContact, request_contact: true }
+      : undefined;
+  const markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | undefined = request
     ? {
-        keyboard: [[{ text: out.askLocation, request_location: true }], ...(out.choices ?? []).map((row) => row.map((c) => ({ text: c.label })))],
+        keyboard: [[request], ...(out.choices ?? []).map((row) => row.map((c) => ({ text: c.label })))],
         one_time_keyboard: true,
         resize_keyboard: true,
       }

@@ -1,6 +1,7 @@
 /** Settings: language, "what do you store about me", linking another app, deleting one's data. */
 import { choiceStep, textStep, type Flow, type FlowContext, type Step } from '../flow.js';
 import { formatTime } from '../format.js';
+import { normalisePhone } from '../services/people.service.js';
 
 const CHANNEL_NAMES: Record<string, string> = { telegram: 'Telegram', zalo: 'Zalo', web: 'Web' };
 
@@ -35,6 +36,7 @@ const menu: Step = choiceStep({
     choices: [
       [{ id: 'set:lang', label: ctx.t('settings:language') }],
       [{ id: 'set:stored', label: ctx.t('settings:whatStored') }],
+      [{ id: 'set:phone', label: ctx.t('settings:phone') }],
       [{ id: 'set:link', label: ctx.t('settings:linkCreate') }],
       [{ id: 'set:enter', label: ctx.t('settings:linkEnter') }],
       [{ id: 'set:delete', label: ctx.t('settings:deleteMe') }],
@@ -53,6 +55,8 @@ const menu: Step = choiceStep({
       }
       case 'set:enter':
         return { goto: 'linkCode' };
+      case 'set:phone':
+        return { goto: 'phone' };
       case 'set:delete':
         return { goto: 'deleteConfirm' };
       default:
@@ -84,4 +88,29 @@ const deleteConfirm: Step = choiceStep({
   },
 });
 
-export const settingsFlow: Flow = { name: 'settings', first: 'menu', steps: { menu, linkCode, deleteConfirm } };
+/** The phone number: Telegram's contact button, or typed on any channel; removable. */
+const phone: Step = {
+  prompt: (ctx) => {
+    const rows = [];
+    if (ctx.identity.person.phone) rows.push([{ id: 'set:phone:remove', label: ctx.t('settings:phoneRemove') }]);
+    rows.push([{ id: 'nav:back', label: ctx.t('common:back') }]);
+    return { text: ctx.t('settings:phoneAsk', { phone: ctx.identity.person.phone ?? ctx.t('settings:none') }), choices: rows, askContact: ctx.t('settings:phoneButton') };
+  },
+  async handle(ctx, input) {
+    const typedLabel = (key: string) => input.kind === 'text' && input.text.trim() === ctx.t(key);
+    if ((input.kind === 'choice' && input.choice === 'nav:back') || typedLabel('common:back')) return { goto: 'menu' };
+    if ((input.kind === 'choice' && input.choice === 'set:phone:remove') || typedLabel('settings:phoneRemove')) {
+      await ctx.services.people.setPhone(ctx.identity.person.id, null);
+      ctx.identity.person.phone = null;
+      return { goto: 'menu', say: [{ text: ctx.t('settings:phoneRemoved') }] };
+    }
+    const typed = input.kind === 'contact' ? input.phone : input.kind === 'text' ? input.text : '';
+    const number = normalisePhone(typed);
+    if (!number) return { retry: { text: ctx.t('settings:phoneInvalid') } };
+    await ctx.services.people.setPhone(ctx.identity.person.id, number);
+    ctx.identity.person.phone = number;
+    return { goto: 'menu', say: [{ text: ctx.t('settings:phoneSaved', { phone: number }) }] };
+  },
+};
+
+export const settingsFlow: Flow = { name: 'settings', first: 'menu', steps: { menu, linkCode, deleteConfirm, phone } };

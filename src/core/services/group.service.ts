@@ -157,13 +157,15 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
       await authorize(actorId, 'group.manage', groupId);
       const rows = await db.membership.findMany({
         where: { groupId, state },
-        include: { person: { select: { displayName: true, accounts: { orderBy: { lastSeenAt: 'desc' }, take: 1, select: { channel: true } } } } },
+        include: { person: { select: { displayName: true, phone: true, accounts: { orderBy: { lastSeenAt: 'desc' }, take: 1, select: { channel: true } } } } },
         orderBy: [{ role: 'asc' }, { createdAt: 'asc' }],
         take: 200,
       });
       return rows.map((m) => ({
         membershipId: m.id,
-        label: m.shareContact && m.person.displayName ? m.person.displayName : t('groups:memberAlias', { alias: memberAlias(m.id) }),
+        label: m.shareContact && (m.person.displayName || m.person.phone)
+          ? [m.person.displayName, m.person.phone].filter(Boolean).join(' · ')
+          : t('groups:memberAlias', { alias: memberAlias(m.id) }),
         role: m.role,
         channel: m.person.accounts[0]?.channel ?? null,
       }));

@@ -46,6 +46,11 @@ export function createPeopleService(db: Db, defaultLocale: Locale) {
       return db.person.update({ where: { id: personId }, data: { locale } });
     },
 
+    /** Stores (or with null removes) the phone number the person gave; it is only shown where they share their contact. */
+    async setPhone(personId: string, phone: string | null): Promise<void> {
+      await db.person.update({ where: { id: personId }, data: { phone } });
+    },
+
     async markOnboarded(personId: string): Promise<void> {
       await db.person.update({ where: { id: personId }, data: { onboardedAt: new Date() } });
     },
@@ -61,3 +66,11 @@ export function createPeopleService(db: Db, defaultLocale: Locale) {
 }
 
 export type PeopleService = ReturnType<typeof createPeopleService>;
+
+/** A Vietnamese or international phone number as people type it -> "+84912345678", else undefined. */
+export function normalisePhone(typed: string): string | undefined {
+  const digits = typed.replace(/[\s.()-]/g, '');
+  if (/^0\d{9,10}$/.test(digits)) return `+84${digits.slice(1)}`;
+  if (/^\+?\d{9,15}$/.test(digits)) return digits.startsWith('+') ? digits : `+${digits}`;
+  return undefined;
+}
