@@ -2,12 +2,14 @@
  * Telegram, Zalo and the web chat in one running service: a person is a channel account
  * (the same id on two platforms is two people), and each channel answers its own users.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Update } from 'grammy/types';
 import { startFakeTelegram, type FakeTelegram, type RecordedCall } from '../fakes/fake-telegram-server.js';
 import { startFakeZalo, type FakeZalo } from '../fakes/fake-zalo-server.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createWebClient, texts } from '../helpers/web-client.js';
+import { updateHandled } from '../helpers/telegram-user.js';
+import { zaloTextUser } from '../helpers/zalo-user.js';
 
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_cross_channel';
 
@@ -40,13 +42,7 @@ function telegramUser(userId: number) {
   async function send(update: Update): Promise<string> {
     const since = telegram.calls.length;
     await telegram.pushUpdate(update);
-    // grammY confirms an update (next getUpdates offset) only after its replies are sent.
-    await vi.waitFor(
-      () => {
-        if (telegram.pendingUpdates.some((u) => u.update_id === update.update_id)) throw new Error('not handled yet');
-      },
-      { timeout: 5000, interval: 5 },
-    );
+    await updateHandled(telegram, update.update_id, 5000);
     return telegram.calls.slice(since).filter(isMine).map((c) => String(c.body.text)).join('\n---\n');
   }
   function button(label: string) {
@@ -66,34 +62,7 @@ function telegramUser(userId: number) {
 }
 
 /** A Zalo user; each action resolves with the texts the bot sent back, once the polling loop is idle again. */
-function zaloUser(id: string) {
-  let seq = 0;
-  const isMine = (c: { method: string; body: Record<string, unknown> }) => c.method === 'sendMessage' && c.body.chat_id === id;
-  async function type(text: string): Promise<string> {
-    const since = zalo.sent.length;
-    zalo.pushUpdate({
-      event_name: 'message.text.received',
-      message: { from: { id, display_name: 'Zalo user' }, chat: { id, chat_type: 'PRIVATE' }, text, message_id: `${id}-${++seq}`, date: Date.now() },
-    });
-    await vi.waitFor(
-      () => {
-        if (zalo.pendingUpdates > 0 || zalo.waitingPolls === 0) throw new Error('not handled yet');
-      },
-      { timeout: 5000, interval: 5 },
-    );
-    return zalo.sent.slice(since).filter(isMine).map((c) => String(c.body.text)).join('\n---\n');
-  }
-  return {
-    type,
-    /** Types the number of the item labelled `label` in the last numbered list. */
-    choose(label: string) {
-      const last = zalo.sent.filter(isMine).map((c) => String(c.body.text)).reverse().find((x) => /^\d+\. /m.test(x)) ?? '';
-      const item = [...last.matchAll(/^(\d+)\. (.+)$/gm)].find((m) => m[2]!.includes(label));
-      if (!item) throw new Error(`no item "${label}" in ${last}`);
-      return type(item[1]!);
-    },
-  };
-}
+const zaloUser = (id: string) => zaloTextUser(zalo, id, { wait: 5000 });
 
 describe('several channels in one service', () => {
   it('keeps a separate person per channel account, even with the same platform id', async () => {

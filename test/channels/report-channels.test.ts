@@ -4,303 +4,28 @@
  * fake platforms: emergency numbers first, refusals, preview edits, the reference code, who
  * gets it, the photo on every handler channel, a draft kept across /menu and a restart.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Update } from 'grammy/types';
-import { startFakeTelegram, TINY_JPEG, type FakeTelegram, type RecordedCall } from '../fakes/fake-telegram-server.js';
-import { startFakeZalo, postToWebhook, type FakeZalo, type FakeZaloCall } from '../fakes/fake-zalo-server.js';
-import { startTestApp, tempDir, type TestApp } from '../helpers/test-app.js';
-import { createWebClient, type WebReply } from '../helpers/web-client.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeZalo } from '../fakes/fake-zalo-server.js';
+import { TINY_JPEG } from '../fakes/fake-telegram-server.js';
+import { startTestApp } from '../helpers/test-app.js';
 import { makeLeader, makeOfficer, personOf } from '../helpers/roles.js';
+import { keyboardOf, tgText } from '../helpers/telegram-user.js';
+import { zaloText } from '../helpers/zalo-user.js';
+import { onboardTelegram, onboardWebInboxUser, onboardZalo } from '../helpers/onboarding.js';
+import { startAppOnFakes, startFakes, startWorld, tempDirRemovedAfter, type Cleanups } from '../helpers/world.js';
+import { distinctJpeg, mediaBytes, startPhotoServer } from '../helpers/photos.js';
+import { refOf } from '../helpers/cases.js';
 
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_report_flow';
 const PUBLIC_URL = 'https://bot.example.org';
 const ZALO_SECRET = 'zalo-webhook-secret_report_0123';
-const REF = /^PA-[A-HJ-KMNP-Z2-9]{4,5}$/;
 const WAIT = 15_000;
 
-// ---------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------
-
-let cleanups: Array<() => Promise<void>> = [];
+let cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   cleanups = [];
 });
-
-interface World {
-  tg: FakeTelegram;
-  zalo: FakeZalo;
-  t: TestApp;
-}
-
-async function startFakes(): Promise<{ tg: FakeTelegram; zalo: FakeZalo }> {
-  const tg = await startFakeTelegram({ token: TELEGRAM_TOKEN });
-  const zalo = await startFakeZalo();
-  cleanups.push(async () => {
-    await tg.close();
-    await zalo.close();
-  });
-  return { tg, zalo };
-}
-
-async function startApp(fakes: { tg: FakeTelegram; zalo: FakeZalo }, dir?: string): Promise<TestApp> {
-  const t = await startTestApp({
-    dir,
-    env: {
-      TELEGRAM_BOT_TOKEN: fakes.tg.token,
-      TELEGRAM_API_ROOT: fakes.tg.apiRoot,
-      ZALO_BOT_TOKEN: fakes.zalo.token,
-      ZALO_API_ROOT: fakes.zalo.apiRoot,
-    },
-  });
-  cleanups.push(() => t.stop());
-  return t;
-}
-
-async function startWorld(): Promise<World> {
-  const fakes = await startFakes();
-  const dir = tempDir();
-  cleanups.push(async () => {
-    const { rmSync } = await import('node:fs');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { ...fakes, t: await startApp(fakes, dir) };
-}
-
-/** A JPEG that is not the fake Telegram's default one: the tiny JPEG with a comment segment. */
-function distinctJpeg(comment: string): Buffer {
-  const body = Buffer.from(comment, 'latin1');
-  const header = Buffer.from([0xff, 0xfe, (body.length + 2) >> 8, (body.length + 2) & 0xff]);
-  return Buffer.concat([TINY_JPEG.subarray(0, 2), header, body, TINY_JPEG.subarray(2)]);
-}
-
-/** Zalo photo URLs point at Zalo's CDN; here a small server plays the CDN. */
-async function startPhotoServer(bytes: Buffer): Promise<{ url: string; hits: () => number }> {
-  let hits = 0;
-  const server = createServer((_req, res) => {
-    hits++;
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bytes.length });
-    res.end(bytes);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cdn/photo.jpg`, hits: () => hits };
-}
-
-const matches = (text: string, label: string | RegExp) => (typeof label === 'string' ? text.includes(label) : label.test(text));
-
-// --- Telegram ---------------------------------------------------------------
-
-interface Button {
-  text: string;
-  callback_data: string;
-}
-interface TgTurn {
-  calls: RecordedCall[];
-  text: string;
-}
-const tgTo = (chatId: number) => (c: RecordedCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && String(c.body.chat_id) === String(chatId);
-const tgText = (c: RecordedCall) => String(c.body.text ?? c.body.caption ?? '');
-const keyboardOf = (c: RecordedCall): Button[] => (c.body.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
-
-/** A Telegram user in a private chat (polling): each action resolves once the update is handled. */
-function telegramUser(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}) {
-  const from = { userId, firstName: 'Lan', languageCode: 'vi', ...who };
-  async function send(update: Update): Promise<TgTurn> {
-    const since = tg.calls.length;
-    await tg.pushUpdate(update);
-    // grammY confirms an update (the next getUpdates offset) only after its replies are sent.
-    await vi.waitFor(
-      () => {
-        if (tg.pendingUpdates.some((u) => u.update_id === update.update_id)) throw new Error(`update not handled yet\n${tg.describeRecent()}`);
-      },
-      { timeout: WAIT, interval: 5 },
-    );
-    const calls = tg.calls.slice(since).filter(tgTo(userId));
-    return { calls, text: calls.map(tgText).join('\n---\n') };
-  }
-  /** The newest message in this chat with a button labelled `label`. */
-  function find(label: string | RegExp) {
-    const mine = tg.calls.filter(tgTo(userId)).reverse();
-    for (const call of mine) {
-      const buttons = keyboardOf(call);
-      const index = buttons.findIndex((b) => matches(b.text, label));
-      if (index >= 0) return { call, index, button: buttons[index]! };
-    }
-    const last = mine.find((c) => keyboardOf(c).length);
-    throw new Error(`no button ${label} in chat ${userId}; last buttons: ${last ? keyboardOf(last).map((b) => b.text).join(' | ') : 'none'}`);
-  }
-  const user = {
-    userId,
-    command: (text: string) => send(tg.userCommand({ ...from, text })),
-    type: (text: string) => send(tg.userMessage({ ...from, text })),
-    press(label: string | RegExp) {
-      const { call, button } = find(label);
-      return send(tg.callbackQuery({ ...from, data: button.callback_data, messageId: (call.result as { message_id: number }).message_id }));
-    },
-    /** Types the number the buttons give to `label`, as on Zalo. */
-    typeNumberOf: (label: string | RegExp) => user.type(String(find(label).index + 1)),
-    photo: (fileId: string, caption?: string) => send(tg.userPhoto({ ...from, fileId, caption })),
-    location: (latitude: number, longitude: number) => send(tg.userLocation({ ...from, latitude, longitude })),
-    buttons: (label: string | RegExp) => keyboardOf(find(label).call),
-    waitFor: (pattern: RegExp, since = 0) => tg.waitForText(userId, pattern, WAIT, { since }),
-  };
-  return user;
-}
-
-/** Joining may ask first whether the group's leaders may see the member's name: keep it private. */
-const SHARE_ASK = /thấy tên hiển thị của bạn|see your display name/;
-const JOINED = /Bạn đã tham gia Tổ dân phố số 1|You have joined Tổ dân phố số 1/;
-const KEEP_PRIVATE = '🕶';
-
-async function onboardTelegram(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}) {
-  const user = telegramUser(tg, userId, who);
-  await user.command('/start');
-  await user.type('1'); // Tiếng Việt
-  await user.type('1'); // Tôi đồng ý
-  await user.type('2'); // Nhập mã mời
-  let turn = await user.type('KMA234');
-  if (!JOINED.test(turn.text) && SHARE_ASK.test(turn.text)) turn = await user.typeNumberOf(KEEP_PRIVATE);
-  expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
-  return user;
-}
-
-// --- Zalo -------------------------------------------------------------------
-
-interface ZaloTurn {
-  calls: FakeZaloCall[];
-  text: string;
-}
-const zaloTo = (chatId: string) => (c: FakeZaloCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && c.body.chat_id === chatId;
-const zaloText = (c: FakeZaloCall) => String(c.body.text ?? c.body.caption ?? '');
-const numberedItems = (text: string): Array<[number, string]> => [...text.matchAll(/^(\d+)\. (.+)$/gm)].map((m) => [Number(m[1]), m[2]!]);
-
-/** Polling: handled once nothing is queued and the bot waits in getUpdates again (it polls only after replying). */
-async function zaloSettled(zalo: FakeZalo): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (zalo.pendingUpdates > 0 || zalo.waitingPolls === 0) throw new Error('Zalo update not handled yet');
-    },
-    { timeout: WAIT, interval: 5 },
-  );
-}
-
-/** A Zalo user. `deliver` is how an update reaches the bot (polling by default); webhook users give `expect` per turn. */
-function zaloUser(zalo: FakeZalo, id: string, name: string, webhook?: { url: string; secret: string }) {
-  let seq = 0;
-  const message = (extra: Record<string, unknown>) => ({
-    from: { id, display_name: name, is_bot: false },
-    chat: { id, chat_type: 'PRIVATE' },
-    message_id: `${id}-m${++seq}`,
-    date: Date.now(),
-    ...extra,
-  });
-  async function send(update: unknown, expectLast?: RegExp): Promise<ZaloTurn> {
-    const since = zalo.sent.length;
-    if (webhook) {
-      const answer = await postToWebhook(webhook.url, webhook.secret, update);
-      expect(answer.status).toBe(200);
-      if (!expectLast) throw new Error('a webhook turn needs the reply to wait for');
-      await zalo.waitFor((c) => zalo.sent.indexOf(c) >= since && zaloTo(id)(c) && expectLast.test(zaloText(c)), WAIT);
-    } else {
-      zalo.pushUpdate(update);
-      await zaloSettled(zalo);
-    }
-    const calls = zalo.sent.slice(since).filter(zaloTo(id));
-    return { calls, text: calls.map(zaloText).join('\n---\n') };
-  }
-  /** The number of `label` in the newest numbered list that has it. */
-  function numberOf(label: string | RegExp): number {
-    for (const call of zalo.sent.filter(zaloTo(id)).reverse()) {
-      const item = numberedItems(zaloText(call)).find(([, l]) => matches(l, label));
-      if (item) return item[0];
-    }
-    throw new Error(`no item ${label} in any list sent to ${id}`);
-  }
-  const user = {
-    id,
-    type: (text: string, expectLast?: RegExp) => send({ event_name: 'message.text.received', message: message({ text }) }, expectLast),
-    choose: (label: string | RegExp, expectLast?: RegExp) => user.type(String(numberOf(label)), expectLast),
-    photo: (url: string, expectLast?: RegExp) => send({ event_name: 'message.image.received', message: message({ photo_url: url }) }, expectLast),
-    numberOf,
-    waitFor: (pattern: RegExp, since = 0) => zalo.waitFor((c) => zalo.sent.indexOf(c) >= since && zaloTo(id)(c) && pattern.test(zaloText(c)), WAIT),
-  };
-  return user;
-}
-
-async function onboardZalo(zalo: FakeZalo, id: string, name: string, locale: 'vi' | 'en' = 'vi', webhook?: { url: string; secret: string }) {
-  const user = zaloUser(zalo, id, name, webhook);
-  const menu = /What would you like to do|Bạn muốn làm gì/;
-  await user.type('/start', /Which language|ngôn ngữ nào/);
-  await user.type(locale === 'vi' ? '1' : '2', /automated|tự động/);
-  await user.type('1', /residential group do you live in|tổ dân phố \/ khu dân cư nào/);
-  await user.type('2', /invite code|mã mời/);
-  let turn = await user.type('KMA234', new RegExp(`${menu.source}|${SHARE_ASK.source}`));
-  if (!JOINED.test(turn.text) && SHARE_ASK.test(turn.text)) turn = await user.choose(KEEP_PRIVATE, menu);
-  expect(turn.text).toMatch(locale === 'vi' ? /Bạn đã tham gia Tổ dân phố số 1/ : /You have joined Tổ dân phố số 1/);
-  return user;
-}
-
-// --- Web --------------------------------------------------------------------
-
-/** A web chat user; every message the session ever received is read from the inbox table. */
-function webUser(t: TestApp) {
-  const client = createWebClient(t.baseUrl);
-  async function all(): Promise<WebReply[]> {
-    const rows = await t.app.db.webMessage.findMany({ where: { session: client.session }, orderBy: { seq: 'asc' } });
-    return rows.map((r) => ({ seq: r.seq, ...(JSON.parse(r.payload) as Omit<WebReply, 'seq'>) }));
-  }
-  return {
-    client,
-    session: client.session,
-    say: (text: string) => client.say(text),
-    all,
-    async waitFor(pattern: RegExp, sinceSeq = 0): Promise<WebReply> {
-      return vi.waitFor(
-        async () => {
-          const hit = (await all()).find((m) => m.seq > sinceSeq && pattern.test(m.text));
-          if (!hit) throw new Error(`no web message matching ${pattern}`);
-          return hit;
-        },
-        { timeout: WAIT, interval: 20 },
-      );
-    },
-  };
-}
-
-async function onboardWeb(t: TestApp) {
-  const user = webUser(t);
-  await user.say('/start');
-  await user.say('1');
-  await user.say('1');
-  await user.say('2');
-  let joined = await user.say('KMA234');
-  const joinedText = joined.map((m) => m.text).join('\n');
-  if (!JOINED.test(joinedText) && SHARE_ASK.test(joinedText)) joined = await user.client.pick(joined, KEEP_PRIVATE);
-  expect(joined.map((m) => m.text).join('\n')).toMatch(/Bạn đã tham gia/);
-  return user;
-}
-
-function refOf(text: string): string {
-  const ref = /PA-[A-Z0-9]+/.exec(text)?.[0];
-  if (!ref) throw new Error(`no reference in: ${text}`);
-  expect(ref).toMatch(REF);
-  return ref;
-}
-
-async function mediaBytes(t: TestApp, mediaPath: string): Promise<{ status: number; type: string | null; bytes: Buffer }> {
-  const res = await fetch(`${t.baseUrl}${mediaPath}`);
-  return { status: res.status, type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
-}
 
 // ---------------------------------------------------------------------------
 // Tests
@@ -308,10 +33,10 @@ async function mediaBytes(t: TestApp, mediaPath: string): Promise<{ status: numb
 
 describe('report flow on Telegram', () => {
   it('emergency numbers first, refusals, photo by file id, shared location, preview edit, confirm by number; the photo reaches every handler channel', async () => {
-    const { tg, zalo, t } = await startWorld();
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const leader = await onboardTelegram(tg, 6_100_001, { firstName: 'Tổ trưởng' });
     await makeLeader(t.app, (await personOf(t.app, 'telegram', '6100001')).id, 'HN-BD-KM-01');
-    const deputy = await onboardWeb(t);
+    const deputy = await onboardWebInboxUser(t);
     await makeLeader(t.app, (await personOf(t.app, 'web', deputy.session)).id, 'HN-BD-KM-01', 'deputy');
     const officer = await onboardZalo(zalo, 'zalo-officer-61', 'Cán bộ Phường');
     await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-61')).id, 'HN-BD-KM');
@@ -400,16 +125,16 @@ describe('report flow on Telegram', () => {
 
 describe('report flow on Zalo', () => {
   it('numbers only, in English: emergency numbers first, refusals, photo by URL, typed place, named, preview edit; the photo reaches Telegram as an upload', async () => {
-    const { tg, zalo, t } = await startWorld();
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const jpeg = distinctJpeg('zalo-report-photo');
-    const cdn = await startPhotoServer(jpeg);
+    const cdn = await startPhotoServer(jpeg, cleanups);
     const leader = await onboardTelegram(tg, 6_200_001);
     await makeLeader(t.app, (await personOf(t.app, 'telegram', '6200001')).id, 'HN-BD-KM-01');
-    const deputy = await onboardWeb(t);
+    const deputy = await onboardWebInboxUser(t);
     await makeLeader(t.app, (await personOf(t.app, 'web', deputy.session)).id, 'HN-BD-KM-01', 'deputy');
     const officer = await onboardZalo(zalo, 'zalo-officer-62', 'Cán bộ Phường');
     await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-62')).id, 'HN-BD-KM');
-    const rep = await onboardZalo(zalo, 'zalo-resident-62', 'Trần Thị Bình', 'en');
+    const rep = await onboardZalo(zalo, 'zalo-resident-62', 'Trần Thị Bình', { locale: 'en' });
 
     let turn = await rep.type('/report');
     expect(turn.calls).toHaveLength(1);
@@ -478,11 +203,11 @@ describe('report flow on Zalo', () => {
     expect(t.app.zalo!.mode).toBe('webhook');
     const hook = { url: `${t.baseUrl}/webhooks/zalo`, secret: ZALO_SECRET };
     const jpeg = distinctJpeg('zalo-public-url-photo');
-    const cdn = await startPhotoServer(jpeg);
+    const cdn = await startPhotoServer(jpeg, cleanups);
 
-    const officer = await onboardZalo(zalo, 'zalo-officer-63', 'Cán bộ Phường', 'vi', hook);
+    const officer = await onboardZalo(zalo, 'zalo-officer-63', 'Cán bộ Phường', { webhook: hook });
     await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-63')).id, 'HN-BD-KM');
-    const rep = await onboardZalo(zalo, 'zalo-resident-63', 'Lê Văn Cường', 'vi', hook);
+    const rep = await onboardZalo(zalo, 'zalo-resident-63', 'Lê Văn Cường', { webhook: hook });
 
     await rep.type('/report', /Có ai đang gặp nguy hiểm/);
     await rep.choose('Không', /Sự việc thuộc loại nào/);
@@ -513,7 +238,7 @@ describe('report flow on Zalo', () => {
 
 describe('report drafts are not lost', () => {
   it('an interruption by /menu or /help is offered back by the menu button and by /resume, at the same step, on Telegram and Zalo', async () => {
-    const { tg, zalo, t } = await startWorld();
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const tgRep = await onboardTelegram(tg, 6_300_001);
     const zaloRep = await onboardZalo(zalo, 'zalo-resident-64', 'Phạm Thu Hằng');
 
@@ -574,14 +299,10 @@ describe('report drafts are not lost', () => {
   }, 90_000);
 
   it('a restart mid-draft resumes at the stored step on Telegram (old button) and Zalo (number from the old list)', async () => {
-    const fakes = await startFakes();
+    const fakes = await startFakes(TELEGRAM_TOKEN, cleanups);
     const { tg, zalo } = fakes;
-    const dir = tempDir();
-    cleanups.push(async () => {
-      const { rmSync } = await import('node:fs');
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const first = await startApp(fakes, dir);
+    const dir = tempDirRemovedAfter(cleanups);
+    const first = await startAppOnFakes(fakes, cleanups, { dir });
     const tgRep = await onboardTelegram(tg, 6_400_001);
     const zaloRep = await onboardZalo(zalo, 'zalo-resident-65', 'Đỗ Minh Khang');
 
@@ -599,7 +320,7 @@ describe('report drafts are not lost', () => {
     expect(turn.text).toMatch(/ảnh chụp/);
 
     await first.stop();
-    const second = await startApp(fakes, dir);
+    const second = await startAppOnFakes(fakes, cleanups, { dir });
 
     // Telegram: the Skip button on the location question sent before the restart.
     turn = await tgRep.press('Bỏ qua');

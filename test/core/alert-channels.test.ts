@@ -10,8 +10,11 @@ import type { Update } from 'grammy/types';
 import { startFakeTelegram, type FakeTelegram, type RecordedCall } from '../fakes/fake-telegram-server.js';
 import { startFakeZalo, type FakeZalo } from '../fakes/fake-zalo-server.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { createWebClient, texts, type WebReply } from '../helpers/web-client.js';
+import { texts, type WebClient, type WebReply } from '../helpers/web-client.js';
 import { makeLeader, personOf } from '../helpers/roles.js';
+import { keyboardOf as buttonsOf, tgText as textOf, updateHandled } from '../helpers/telegram-user.js';
+import { zaloTextUser } from '../helpers/zalo-user.js';
+import { onboardWeb } from '../helpers/onboarding.js';
 
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_alert_channels';
 /** How often the follow-up job may refresh the sender's counts in these tests. */
@@ -60,10 +63,6 @@ async function startAll(clock: ReturnType<typeof testClock>) {
   return { tg, zalo, t };
 }
 
-type Button = { text: string; callback_data: string };
-const buttonsOf = (c: RecordedCall): Button[] => (c.body.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
-const textOf = (c: RecordedCall) => String(c.body.text ?? c.body.caption ?? '');
-
 /** A Telegram user; each action resolves with the texts the bot sent to the chat meanwhile, once the update is handled. */
 function telegramUser(fake: FakeTelegram, userId: number) {
   const isMine = (c: RecordedCall) => c.method === 'sendMessage' && String(c.body.chat_id) === String(userId);
@@ -71,13 +70,7 @@ function telegramUser(fake: FakeTelegram, userId: number) {
   async function send(update: Update): Promise<string> {
     const since = fake.calls.length;
     await fake.pushUpdate(update);
-    // grammY confirms an update (next getUpdates offset) only after its replies were sent.
-    await vi.waitFor(
-      () => {
-        if (fake.pendingUpdates.some((u) => u.update_id === update.update_id)) throw new Error(`update not handled yet\n${fake.describeRecent()}`);
-      },
-      { timeout: 8000, interval: 5 },
-    );
+    await updateHandled(fake, update.update_id, 8000);
     last = fake.calls.slice(since).filter(isMine);
     return last.map(textOf).join('\n---\n');
   }
@@ -119,56 +112,22 @@ function telegramUser(fake: FakeTelegram, userId: number) {
 
 /** A Zalo user; each action resolves with the texts the bot sent back, once the polling loop waits again. */
 function zaloUser(fake: FakeZalo, id: string) {
-  let seq = 0;
-  const isMine = (c: { method: string; body: Record<string, unknown> }) => c.method === 'sendMessage' && c.body.chat_id === id;
-  async function type(text: string): Promise<string> {
-    const since = fake.sent.length;
-    fake.pushUpdate({
-      event_name: 'message.text.received',
-      message: { from: { id, display_name: 'Zalo user' }, chat: { id, chat_type: 'PRIVATE' }, text, message_id: `${id}-${++seq}`, date: Date.now() },
-    });
-    await vi.waitFor(
-      () => {
-        if (fake.pendingUpdates > 0 || fake.waitingPolls === 0) throw new Error('not handled yet');
-      },
-      { timeout: 8000, interval: 5 },
-    );
-    return fake.sent.slice(since).filter(isMine).map((c) => String(c.body.text)).join('\n---\n');
-  }
+  const base = zaloTextUser(fake, id, { wait: 8000 });
   const user = {
-    id,
-    type,
-    /** Types the number of the item labelled `label` in the last numbered list. */
-    choose(label: string) {
-      const lastList = fake.sent.filter(isMine).map((c) => String(c.body.text)).reverse().find((x) => /^\d+\. /m.test(x)) ?? '';
-      const item = [...lastList.matchAll(/^(\d+)\. (.+)$/gm)].find((m) => m[2]!.includes(label));
-      if (!item) throw new Error(`no item "${label}" in ${lastList}`);
-      return type(item[1]!);
-    },
-    received: (match: RegExp) => fake.sent.filter((c) => isMine(c) && match.test(String(c.body.text))),
+    ...base,
     async onboard(code: string) {
-      await type('/start');
+      await base.type('/start');
       await user.choose('Tiếng Việt');
       await user.choose('Tôi đồng ý');
       await user.choose('Nhập mã mời');
-      expect(await type(code)).toMatch(/Bạn đã tham gia/);
+      expect(await base.type(code)).toMatch(/Bạn đã tham gia/);
     },
   };
   return user;
 }
 
-async function onboardWeb(baseUrl: string, code: string) {
-  const web = createWebClient(baseUrl);
-  await web.say('/start');
-  await web.say('1');
-  await web.say('1');
-  await web.say('2');
-  expect(texts(await web.say(code))).toMatch(/Bạn đã tham gia/);
-  return web;
-}
-
 /** Collects a web session's messages; `waitFor` resolves with the first one matching (kept ones included). */
-function webInbox(web: ReturnType<typeof createWebClient>) {
+function webInbox(web: WebClient) {
   const all: WebReply[] = [];
   const pull = async () => {
     all.push(...(await web.fetchNew()).messages);

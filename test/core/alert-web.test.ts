@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { createWebClient, texts, type WebReply } from '../helpers/web-client.js';
+import { texts, waitForWebMessage, type WebClient } from '../helpers/web-client.js';
 import { makeLeader, personOf } from '../helpers/roles.js';
+import { onboardWeb as onboard } from '../helpers/onboarding.js';
 
 let running: TestApp[] = [];
 afterEach(async () => {
@@ -9,28 +10,7 @@ afterEach(async () => {
   running = [];
 });
 
-async function onboard(baseUrl: string, inviteCode: string) {
-  const web = createWebClient(baseUrl);
-  await web.say('/start');
-  await web.say('1');
-  await web.say('1');
-  await web.say('2');
-  expect(texts(await web.say(inviteCode))).toMatch(/Bạn đã tham gia/);
-  return web;
-}
-
-async function waitForMessage(web: ReturnType<typeof createWebClient>, pattern: RegExp, timeoutMs = 8000): Promise<WebReply> {
-  const deadline = Date.now() + timeoutMs;
-  const seen: string[] = [];
-  while (Date.now() < deadline) {
-    const { messages } = await web.fetchNew();
-    seen.push(...messages.map((m) => m.text));
-    const hit = messages.find((m) => pattern.test(m.text));
-    if (hit) return hit;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no message matching ${pattern}; saw:\n${seen.join('\n---\n')}`);
-}
+const waitForMessage = (web: WebClient, pattern: RegExp) => waitForWebMessage(web, pattern, 8000);
 
 describe('alerts on the web chat', () => {
   it('composes, previews, sends to every member once, records answers and a need-help case', async () => {

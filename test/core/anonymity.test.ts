@@ -5,316 +5,25 @@
  * received (texts, captions, button labels and data, web inbox rows) is scanned for every
  * identifier of every reporter: none may appear, the per-case alias must.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Update } from 'grammy/types';
-import { startFakeTelegram, TINY_JPEG, type FakeTelegram, type RecordedCall } from '../fakes/fake-telegram-server.js';
-import { startFakeZalo, postToWebhook, type FakeZalo, type FakeZaloCall } from '../fakes/fake-zalo-server.js';
-import { startTestApp, tempDir, type TestApp } from '../helpers/test-app.js';
-import { createWebClient, type WebReply } from '../helpers/web-client.js';
 import { makeLeader, makeOfficer, personOf } from '../helpers/roles.js';
+import { texts } from '../helpers/web-client.js';
+import { onboardTelegram, onboardWebInboxUser, onboardZalo } from '../helpers/onboarding.js';
+import { startAppOnFakes, startFakes, startWorld, tempDirRemovedAfter, type Cleanups } from '../helpers/world.js';
+import { distinctJpeg, startPhotoServer } from '../helpers/photos.js';
+import { offered, refOf } from '../helpers/cases.js';
 import { createLogger } from '../../src/logger.js';
-import type { AppOptions } from '../../src/app.js';
 import type { Case } from '../../src/generated/prisma/client.js';
 
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_anonymity';
-const REF = /^PA-[A-HJ-KMNP-Z2-9]{4,5}$/;
+/** How long to wait for the bot in this file (the shared drivers wait 15 s unless told). */
 const WAIT = 20_000;
 
-// ---------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------
-
-let cleanups: Array<() => Promise<void>> = [];
+let cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   cleanups = [];
 });
-
-interface World {
-  tg: FakeTelegram;
-  zalo: FakeZalo;
-  t: TestApp;
-}
-
-async function startFakes(): Promise<{ tg: FakeTelegram; zalo: FakeZalo }> {
-  const tg = await startFakeTelegram({ token: TELEGRAM_TOKEN });
-  const zalo = await startFakeZalo();
-  cleanups.push(async () => {
-    await tg.close();
-    await zalo.close();
-  });
-  return { tg, zalo };
-}
-
-async function startApp(fakes: { tg: FakeTelegram; zalo: FakeZalo }, dir?: string, appOptions: Partial<AppOptions> = {}): Promise<TestApp> {
-  const t = await startTestApp({
-    dir,
-    appOptions,
-    env: {
-      TELEGRAM_BOT_TOKEN: fakes.tg.token,
-      TELEGRAM_API_ROOT: fakes.tg.apiRoot,
-      ZALO_BOT_TOKEN: fakes.zalo.token,
-      ZALO_API_ROOT: fakes.zalo.apiRoot,
-    },
-  });
-  cleanups.push(() => t.stop());
-  return t;
-}
-
-async function startWorld(): Promise<World> {
-  const fakes = await startFakes();
-  const dir = tempDir();
-  cleanups.push(async () => {
-    const { rmSync } = await import('node:fs');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { ...fakes, t: await startApp(fakes, dir) };
-}
-
-/** A JPEG that is not the fake Telegram's default one: the tiny JPEG with a comment segment. */
-function distinctJpeg(comment: string): Buffer {
-  const body = Buffer.from(comment, 'latin1');
-  const header = Buffer.from([0xff, 0xfe, (body.length + 2) >> 8, (body.length + 2) & 0xff]);
-  return Buffer.concat([TINY_JPEG.subarray(0, 2), header, body, TINY_JPEG.subarray(2)]);
-}
-
-/** Zalo photo URLs point at Zalo's CDN; here a small server plays the CDN. */
-async function startPhotoServer(bytes: Buffer): Promise<{ url: string; hits: () => number }> {
-  let hits = 0;
-  const server = createServer((_req, res) => {
-    hits++;
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bytes.length });
-    res.end(bytes);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cdn/photo.jpg`, hits: () => hits };
-}
-
-const matches = (text: string, label: string | RegExp) => (typeof label === 'string' ? text.includes(label) : label.test(text));
-
-// --- Telegram ---------------------------------------------------------------
-
-interface Button {
-  text: string;
-  callback_data: string;
-}
-interface TgTurn {
-  calls: RecordedCall[];
-  text: string;
-}
-const tgTo = (chatId: number) => (c: RecordedCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && String(c.body.chat_id) === String(chatId);
-const tgText = (c: RecordedCall) => String(c.body.text ?? c.body.caption ?? '');
-const keyboardOf = (c: RecordedCall): Button[] => (c.body.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
-
-/** A Telegram user in a private chat (polling): each action resolves once the update is handled. */
-function telegramUser(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}) {
-  const from = { userId, firstName: 'Lan', languageCode: 'vi', ...who };
-  async function send(update: Update): Promise<TgTurn> {
-    const since = tg.calls.length;
-    await tg.pushUpdate(update);
-    // grammY confirms an update (the next getUpdates offset) only after its replies are sent.
-    await vi.waitFor(
-      () => {
-        if (tg.pendingUpdates.some((u) => u.update_id === update.update_id)) throw new Error(`update not handled yet\n${tg.describeRecent()}`);
-      },
-      { timeout: WAIT, interval: 5 },
-    );
-    const calls = tg.calls.slice(since).filter(tgTo(userId));
-    return { calls, text: calls.map(tgText).join('\n---\n') };
-  }
-  /** The newest message in this chat with a button labelled `label`. */
-  function find(label: string | RegExp) {
-    const mine = tg.calls.filter(tgTo(userId)).reverse();
-    for (const call of mine) {
-      const buttons = keyboardOf(call);
-      const index = buttons.findIndex((b) => matches(b.text, label));
-      if (index >= 0) return { call, index, button: buttons[index]! };
-    }
-    const last = mine.find((c) => keyboardOf(c).length);
-    throw new Error(`no button ${label} in chat ${userId}; last buttons: ${last ? keyboardOf(last).map((b) => b.text).join(' | ') : 'none'}`);
-  }
-  const user = {
-    userId,
-    command: (text: string) => send(tg.userCommand({ ...from, text })),
-    type: (text: string) => send(tg.userMessage({ ...from, text })),
-    press(label: string | RegExp) {
-      const { call, button } = find(label);
-      return send(tg.callbackQuery({ ...from, data: button.callback_data, messageId: (call.result as { message_id: number }).message_id }));
-    },
-    /** Types the number the buttons give to `label`, as on Zalo. */
-    typeNumberOf: (label: string | RegExp) => user.type(String(find(label).index + 1)),
-    photo: (fileId: string, caption?: string) => send(tg.userPhoto({ ...from, fileId, caption })),
-    location: (latitude: number, longitude: number) => send(tg.userLocation({ ...from, latitude, longitude })),
-    buttons: (label: string | RegExp) => keyboardOf(find(label).call),
-    waitFor: (pattern: RegExp, since = 0) => tg.waitForText(userId, pattern, WAIT, { since }),
-    send,
-  };
-  return user;
-}
-
-/** Joining may ask first whether the group's leaders may see the member's name: keep it private. */
-const SHARE_ASK = /thấy tên hiển thị của bạn|see your display name/;
-const JOINED = /Bạn đã tham gia Tổ dân phố số 1|You have joined Tổ dân phố số 1/;
-const KEEP_PRIVATE = '🕶';
-
-async function onboardTelegram(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}) {
-  const user = telegramUser(tg, userId, who);
-  await user.command('/start');
-  await user.type('1'); // Tiếng Việt
-  await user.type('1'); // Tôi đồng ý
-  await user.type('2'); // Nhập mã mời
-  let turn = await user.type('KMA234');
-  if (!JOINED.test(turn.text) && SHARE_ASK.test(turn.text)) turn = await user.typeNumberOf(KEEP_PRIVATE);
-  expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
-  return user;
-}
-
-// --- Zalo -------------------------------------------------------------------
-
-interface ZaloTurn {
-  calls: FakeZaloCall[];
-  text: string;
-}
-const zaloTo = (chatId: string) => (c: FakeZaloCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && c.body.chat_id === chatId;
-const zaloText = (c: FakeZaloCall) => String(c.body.text ?? c.body.caption ?? '');
-const numberedItems = (text: string): Array<[number, string]> => [...text.matchAll(/^(\d+)\. (.+)$/gm)].map((m) => [Number(m[1]), m[2]!]);
-
-/** Polling: handled once nothing is queued and the bot waits in getUpdates again (it polls only after replying). */
-async function zaloSettled(zalo: FakeZalo): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (zalo.pendingUpdates > 0 || zalo.waitingPolls === 0) throw new Error('Zalo update not handled yet');
-    },
-    { timeout: WAIT, interval: 5 },
-  );
-}
-
-/** A Zalo user. `deliver` is how an update reaches the bot (polling by default); webhook users give `expect` per turn. */
-function zaloUser(zalo: FakeZalo, id: string, name: string, webhook?: { url: string; secret: string }) {
-  let seq = 0;
-  const message = (extra: Record<string, unknown>) => ({
-    from: { id, display_name: name, is_bot: false },
-    chat: { id, chat_type: 'PRIVATE' },
-    message_id: `${id}-m${++seq}`,
-    date: Date.now(),
-    ...extra,
-  });
-  async function send(update: unknown, expectLast?: RegExp): Promise<ZaloTurn> {
-    const since = zalo.sent.length;
-    if (webhook) {
-      const answer = await postToWebhook(webhook.url, webhook.secret, update);
-      expect(answer.status).toBe(200);
-      if (!expectLast) throw new Error('a webhook turn needs the reply to wait for');
-      await zalo.waitFor((c) => zalo.sent.indexOf(c) >= since && zaloTo(id)(c) && expectLast.test(zaloText(c)), WAIT);
-    } else {
-      zalo.pushUpdate(update);
-      await zaloSettled(zalo);
-    }
-    const calls = zalo.sent.slice(since).filter(zaloTo(id));
-    return { calls, text: calls.map(zaloText).join('\n---\n') };
-  }
-  /** The number of `label` in the newest numbered list that has it. */
-  function numberOf(label: string | RegExp): number {
-    for (const call of zalo.sent.filter(zaloTo(id)).reverse()) {
-      const item = numberedItems(zaloText(call)).find(([, l]) => matches(l, label));
-      if (item) return item[0];
-    }
-    throw new Error(`no item ${label} in any list sent to ${id}`);
-  }
-  const user = {
-    id,
-    type: (text: string, expectLast?: RegExp) => send({ event_name: 'message.text.received', message: message({ text }) }, expectLast),
-    choose: (label: string | RegExp, expectLast?: RegExp) => user.type(String(numberOf(label)), expectLast),
-    photo: (url: string, expectLast?: RegExp) => send({ event_name: 'message.image.received', message: message({ photo_url: url }) }, expectLast),
-    numberOf,
-    waitFor: (pattern: RegExp, since = 0) => zalo.waitFor((c) => zalo.sent.indexOf(c) >= since && zaloTo(id)(c) && pattern.test(zaloText(c)), WAIT),
-  };
-  return user;
-}
-
-async function onboardZalo(zalo: FakeZalo, id: string, name: string, locale: 'vi' | 'en' = 'vi', webhook?: { url: string; secret: string }) {
-  const user = zaloUser(zalo, id, name, webhook);
-  const menu = /What would you like to do|Bạn muốn làm gì/;
-  await user.type('/start', /Which language|ngôn ngữ nào/);
-  await user.type(locale === 'vi' ? '1' : '2', /automated|tự động/);
-  await user.type('1', /residential group do you live in|tổ dân phố \/ khu dân cư nào/);
-  await user.type('2', /invite code|mã mời/);
-  let turn = await user.type('KMA234', new RegExp(`${menu.source}|${SHARE_ASK.source}`));
-  if (!JOINED.test(turn.text) && SHARE_ASK.test(turn.text)) turn = await user.choose(KEEP_PRIVATE, menu);
-  expect(turn.text).toMatch(locale === 'vi' ? /Bạn đã tham gia Tổ dân phố số 1/ : /You have joined Tổ dân phố số 1/);
-  return user;
-}
-
-// --- Web --------------------------------------------------------------------
-
-/** A web chat user; every message the session ever received is read from the inbox table. */
-function webUser(t: TestApp) {
-  const client = createWebClient(t.baseUrl);
-  async function all(): Promise<WebReply[]> {
-    const rows = await t.app.db.webMessage.findMany({ where: { session: client.session }, orderBy: { seq: 'asc' } });
-    return rows.map((r) => ({ seq: r.seq, ...(JSON.parse(r.payload) as Omit<WebReply, 'seq'>) }));
-  }
-  return {
-    client,
-    session: client.session,
-    say: (text: string) => client.say(text),
-    all,
-    async waitFor(pattern: RegExp, sinceSeq = 0): Promise<WebReply> {
-      return vi.waitFor(
-        async () => {
-          const hit = (await all()).find((m) => m.seq > sinceSeq && pattern.test(m.text));
-          if (!hit) throw new Error(`no web message matching ${pattern}`);
-          return hit;
-        },
-        { timeout: WAIT, interval: 20 },
-      );
-    },
-  };
-}
-
-async function onboardWeb(t: TestApp) {
-  const user = webUser(t);
-  await user.say('/start');
-  await user.say('1');
-  await user.say('1');
-  await user.say('2');
-  let joined = await user.say('KMA234');
-  const joinedText = joined.map((m) => m.text).join('\n');
-  if (!JOINED.test(joinedText) && SHARE_ASK.test(joinedText)) joined = await user.client.pick(joined, KEEP_PRIVATE);
-  expect(joined.map((m) => m.text).join('\n')).toMatch(/Bạn đã tham gia/);
-  return user;
-}
-
-function refOf(text: string): string {
-  const ref = /PA-[A-Z0-9]+/.exec(text)?.[0];
-  if (!ref) throw new Error(`no reference in: ${text}`);
-  expect(ref).toMatch(REF);
-  return ref;
-}
-
-/** Waits until typing a number answers this notification (the worker offers its choices once it is delivered). */
-async function offered(t: TestApp, channel: string, externalId: string, choiceId: string): Promise<void> {
-  const account = await t.app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel, externalId } } });
-  await vi.waitFor(
-    async () => {
-      const conversation = await t.app.db.conversation.findUnique({ where: { accountId: account.id } });
-      const choices = JSON.parse(conversation?.choices ?? '[]') as string[];
-      if (!choices.includes(choiceId)) throw new Error(`${choiceId} not offered yet (${choices.join(', ')})`);
-    },
-    { timeout: WAIT, interval: 10 },
-  );
-}
-
-const webTexts = (replies: WebReply[]) => replies.map((r) => r.text).join('\n---\n');
 
 /** What a test needs of a handler, whatever the channel. */
 interface Handler {
@@ -368,28 +77,24 @@ async function driveEveryAction(d: Handler, r: Reporter, c: Case, duplicateOf: s
 describe('anonymity on every channel', () => {
   it('no message to any handler carries an anonymous reporter\'s name, username, phone or ids; the alias does', async () => {
     const logLines: string[] = [];
-    const fakes = await startFakes();
+    const fakes = await startFakes(TELEGRAM_TOKEN, cleanups);
     const { tg, zalo } = fakes;
-    const dir = tempDir();
-    cleanups.push(async () => {
-      const { rmSync } = await import('node:fs');
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const t = await startApp(fakes, dir, { logger: createLogger('debug', (line) => logLines.push(line)) });
-    const cdn = await startPhotoServer(distinctJpeg('zalo-anonymous-photo'));
+    const dir = tempDirRemovedAfter(cleanups);
+    const t = await startAppOnFakes(fakes, cleanups, { dir, appOptions: { logger: createLogger('debug', (line) => logLines.push(line)) } });
+    const cdn = await startPhotoServer(distinctJpeg('zalo-anonymous-photo'), cleanups);
 
     // Handlers: a Telegram leader, a Zalo ward officer, a web deputy.
-    const tgLeader = await onboardTelegram(tg, 5_550_001, { firstName: 'Tổ trưởng', username: 'leader_kim_ma' });
+    const tgLeader = await onboardTelegram(tg, 5_550_001, { firstName: 'Tổ trưởng', username: 'leader_kim_ma' }, { wait: WAIT });
     await makeLeader(t.app, (await personOf(t.app, 'telegram', '5550001')).id, 'HN-BD-KM-01');
-    const zaloOfficer = await onboardZalo(zalo, 'zalo-officer-anon', 'Cán bộ Phường');
+    const zaloOfficer = await onboardZalo(zalo, 'zalo-officer-anon', 'Cán bộ Phường', { wait: WAIT });
     await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-anon')).id, 'HN-BD-KM');
-    const webDeputy = await onboardWeb(t);
+    const webDeputy = await onboardWebInboxUser(t, { wait: WAIT });
     await makeLeader(t.app, (await personOf(t.app, 'web', webDeputy.session)).id, 'HN-BD-KM-01', 'deputy');
 
     // Reporters, each with identifiers nobody else could produce by chance.
-    const tgRep = await onboardTelegram(tg, 731_946_285, { firstName: 'Zephyrine', lastName: 'Quimbertova', username: 'zephy_secret_qb' });
-    const zaloRep = await onboardZalo(zalo, 'zr8f3k2m9x7q4w', 'Xandrella Vortigan');
-    const webRep = await onboardWeb(t);
+    const tgRep = await onboardTelegram(tg, 731_946_285, { firstName: 'Zephyrine', lastName: 'Quimbertova', username: 'zephy_secret_qb' }, { wait: WAIT });
+    const zaloRep = await onboardZalo(zalo, 'zr8f3k2m9x7q4w', 'Xandrella Vortigan', { wait: WAIT });
+    const webRep = await onboardWebInboxUser(t, { wait: WAIT });
     const tgPerson = await personOf(t.app, 'telegram', '731946285');
     const zaloPerson = await personOf(t.app, 'zalo', 'zr8f3k2m9x7q4w');
     const webPerson = await personOf(t.app, 'web', webRep.session);
@@ -438,8 +143,8 @@ describe('anonymity on every channel', () => {
     r = await webRep.client.pick(r, 'Bỏ qua');
     r = await webRep.client.pick(r, 'Bỏ qua');
     r = await webRep.client.pick(r, 'Ẩn danh');
-    expect(webTexts(r)).toMatch(/Gửi: ẩn danh/);
-    const refC = refOf(webTexts(await webRep.client.pick(r, 'Gửi phản ánh')));
+    expect(texts(r)).toMatch(/Gửi: ẩn danh/);
+    const refC = refOf(texts(await webRep.client.pick(r, 'Gửi phản ánh')));
 
     const [caseA, caseB, caseC] = await Promise.all([refA, refB, refC].map((ref) => t.app.db.case.findUniqueOrThrow({ where: { ref } })));
     expect([caseA!.anonymous, caseB!.anonymous, caseC!.anonymous]).toEqual([true, true, true]);
@@ -479,17 +184,17 @@ describe('anonymity on every channel', () => {
       async open(c) {
         const withButton = (await webDeputy.all()).reverse().find((m) => m.choices?.flat().some((ch) => ch.id === `c:${c.id}:open`));
         if (!withButton) throw new Error(`no Open button for ${c.ref} on the web`);
-        return webTexts(await webDeputy.client.choose(`c:${c.id}:open`));
+        return texts(await webDeputy.client.choose(`c:${c.id}:open`));
       },
       async act(label) {
         for (const m of (await webDeputy.all()).reverse()) {
           const choice = m.choices?.flat().find((ch) => ch.label.includes(label));
-          if (choice) return webTexts(await webDeputy.client.choose(choice.id));
+          if (choice) return texts(await webDeputy.client.choose(choice.id));
         }
         throw new Error(`no web choice ${label}`);
       },
-      type: async (text) => webTexts(await webDeputy.say(text)),
-      command: async (text) => webTexts(await webDeputy.say(text)),
+      type: async (text) => texts(await webDeputy.say(text)),
+      command: async (text) => texts(await webDeputy.say(text)),
     };
 
     const telegramReporter: Reporter = {
@@ -509,13 +214,13 @@ describe('anonymity on every channel', () => {
       name: 'zalo reporter',
       async answer(c, text) {
         await zaloRep.waitFor(new RegExp(`Người xử lý phản ánh ${c.ref} nhắn`));
-        await offered(t, 'zalo', zaloRep.id, `c:${c.id}:reply`);
+        await offered(t, 'zalo', zaloRep.id, `c:${c.id}:reply`, { wait: WAIT });
         expect((await zaloRep.type('1')).text).toMatch(/Gõ thông tin bổ sung/);
         expect((await zaloRep.type(text)).text).toMatch(/Đã gửi thông tin bổ sung/);
       },
       async notFixed(c) {
         await zaloRep.waitFor(new RegExp(`Phản ánh ${c.ref} đã được xử lý`));
-        await offered(t, 'zalo', zaloRep.id, `c:${c.id}:notfixed`);
+        await offered(t, 'zalo', zaloRep.id, `c:${c.id}:notfixed`, { wait: WAIT });
         expect((await zaloRep.choose('Chưa ổn')).text).toMatch(/Đã ghi nhận/);
       },
     };
@@ -523,12 +228,12 @@ describe('anonymity on every channel', () => {
       name: 'web reporter',
       async answer(c, text) {
         await webRep.waitFor(new RegExp(`Người xử lý phản ánh ${c.ref} nhắn`));
-        expect(webTexts(await webRep.client.choose(`c:${c.id}:reply`))).toMatch(/Gõ thông tin bổ sung/);
-        expect(webTexts(await webRep.say(text))).toMatch(/Đã gửi thông tin bổ sung/);
+        expect(texts(await webRep.client.choose(`c:${c.id}:reply`))).toMatch(/Gõ thông tin bổ sung/);
+        expect(texts(await webRep.say(text))).toMatch(/Đã gửi thông tin bổ sung/);
       },
       async notFixed(c) {
         await webRep.waitFor(new RegExp(`Phản ánh ${c.ref} đã được xử lý`));
-        expect(webTexts(await webRep.client.choose(`c:${c.id}:notfixed`))).toMatch(/Đã ghi nhận/);
+        expect(texts(await webRep.client.choose(`c:${c.id}:notfixed`))).toMatch(/Đã ghi nhận/);
       },
     };
 
@@ -603,15 +308,15 @@ describe('anonymity on every channel', () => {
   }, 180_000);
 
   it('a named report shows the reporter\'s display name to handlers on every channel', async () => {
-    const { tg, zalo, t } = await startWorld();
-    const tgLeader = await onboardTelegram(tg, 5_560_001, { firstName: 'Tổ trưởng' });
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
+    const tgLeader = await onboardTelegram(tg, 5_560_001, { firstName: 'Tổ trưởng' }, { wait: WAIT });
     await makeLeader(t.app, (await personOf(t.app, 'telegram', '5560001')).id, 'HN-BD-KM-01');
-    const zaloOfficer = await onboardZalo(zalo, 'zalo-officer-named', 'Cán bộ Phường');
+    const zaloOfficer = await onboardZalo(zalo, 'zalo-officer-named', 'Cán bộ Phường', { wait: WAIT });
     await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-named')).id, 'HN-BD-KM');
-    const webDeputy = await onboardWeb(t);
+    const webDeputy = await onboardWebInboxUser(t, { wait: WAIT });
     await makeLeader(t.app, (await personOf(t.app, 'web', webDeputy.session)).id, 'HN-BD-KM-01', 'deputy');
 
-    const rep = await onboardTelegram(tg, 5_560_777, { firstName: 'Nguyễn', lastName: 'Văn Lâm' });
+    const rep = await onboardTelegram(tg, 5_560_777, { firstName: 'Nguyễn', lastName: 'Văn Lâm' }, { wait: WAIT });
     await rep.command('/report');
     await rep.press('Không');
     await rep.press('An ninh');
@@ -628,7 +333,7 @@ describe('anonymity on every channel', () => {
     await tgLeader.waitFor(pattern);
     await zaloOfficer.waitFor(pattern);
     await webDeputy.waitFor(pattern);
-    const view = webTexts(await webDeputy.client.choose(`c:${c.id}:open`));
+    const view = texts(await webDeputy.client.choose(`c:${c.id}:open`));
     expect(view).toContain('Người phản ánh: Nguyễn Văn Lâm');
     expect(view).not.toContain(`#${c.alias}`);
     expect(tg.refusals).toEqual([]);

@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { createWebClient, texts } from '../helpers/web-client.js';
+import { texts, type WebClient } from '../helpers/web-client.js';
 import { makeLeader, makeOfficer, personOf } from '../helpers/roles.js';
+import { onboardWeb } from '../helpers/onboarding.js';
 import { DomainError } from '../../src/core/errors.js';
 import { loadResources } from '../../src/i18n.js';
 import type { Case } from '../../src/generated/prisma/client.js';
 
-type Web = ReturnType<typeof createWebClient>;
+type Web = WebClient;
 
 const resources = loadResources();
 const INTERNAL_ERROR_VI = resources.vi!.common!.internalError!;
@@ -39,16 +40,8 @@ let webs: Record<'resident' | 'outsider' | 'neighbour' | 'otherOfficer', Web>;
 let openCase: Case;
 let resolvedCase: Case;
 
-async function onboard(inviteCode: string): Promise<Web> {
-  const web = createWebClient(t.baseUrl);
-  await web.say('/start');
-  await web.say('1'); // Tiếng Việt
-  await web.say('1'); // đồng ý
-  await web.say('2'); // mã mời
-  const joined = await web.say(inviteCode);
-  expect(texts(joined)).toMatch(/Bạn đã tham gia/);
-  return web;
-}
+/** A new web chat session in the group of `inviteCode`. */
+const onboard = (inviteCode: string): Promise<Web> => onboardWeb(t.baseUrl, inviteCode);
 
 beforeAll(async () => {
   t = await startTestApp();

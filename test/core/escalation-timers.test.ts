@@ -9,11 +9,12 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/test-app.js';
-import { createWebClient, texts, type WebReply } from '../helpers/web-client.js';
+import { createWebClient, type WebClient, type WebReply } from '../helpers/web-client.js';
 import { makeLeader, makeOfficer, personOf } from '../helpers/roles.js';
+import { onboardWeb as onboard } from '../helpers/onboarding.js';
 import type { Category } from '../../src/core/services/case.catalog.js';
 
-type Web = ReturnType<typeof createWebClient>;
+type Web = WebClient;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -40,17 +41,6 @@ async function start(clock: TestClock, options: TestAppOptions & { escalationJob
   const t = await startTestApp({ env: options.env, dir: options.dir, appOptions: { clock, escalationJob: options.escalationJob ?? false } });
   running.push(t);
   return t;
-}
-
-async function onboard(baseUrl: string, inviteCode: string): Promise<Web> {
-  const web = createWebClient(baseUrl);
-  await web.say('/start');
-  await web.say('1'); // Tiếng Việt
-  await web.say('1'); // đồng ý
-  await web.say('2'); // mã mời
-  const joined = await web.say(inviteCode);
-  expect(texts(joined)).toMatch(/Bạn đã tham gia/);
-  return web;
 }
 
 interface Cast {

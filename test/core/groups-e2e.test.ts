@@ -6,220 +6,48 @@
  * notices reaching members on all three channels); what deputies and plain members may not do;
  * and the audit log of every membership and role change.
  */
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Update } from 'grammy/types';
-import { startFakeTelegram, type FakeTelegram, type RecordedCall } from '../fakes/fake-telegram-server.js';
-import { startFakeZalo, type FakeZalo, type FakeZaloCall } from '../fakes/fake-zalo-server.js';
-import { startTestApp, tempDir, type TestApp } from '../helpers/test-app.js';
-import { createWebClient, findChoice, texts, type WebReply } from '../helpers/web-client.js';
+import type { FakeTelegram } from '../fakes/fake-telegram-server.js';
+import type { FakeZalo } from '../fakes/fake-zalo-server.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { texts, type WebReply } from '../helpers/web-client.js';
+import { accountOf } from '../helpers/roles.js';
+import { numberedItems } from '../helpers/labels.js';
+import { keyboardOf, tgText, type TelegramUser, type TelegramWho } from '../helpers/telegram-user.js';
+import { zaloUser, type ZaloUser } from '../helpers/zalo-user.js';
+import { webLogUser, type WebLogUser } from '../helpers/web-user.js';
+import { onboardTelegramWithoutGroup, startWebWithoutGroup } from '../helpers/onboarding.js';
+import { startWorld, type Cleanups } from '../helpers/world.js';
 import { memberAlias } from '../../src/core/services/group.service.js';
 
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_groups_e2e';
 const WAIT = 15_000;
 
-// ---------------------------------------------------------------------------
-// Harness
-// ---------------------------------------------------------------------------
-
-let cleanups: Array<() => Promise<void> | void> = [];
+let cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   cleanups = [];
 });
 
-interface World {
-  tg: FakeTelegram;
-  zalo: FakeZalo;
-  t: TestApp;
-}
-
-async function startWorld(): Promise<World> {
-  const tg = await startFakeTelegram({ token: TELEGRAM_TOKEN });
-  const zalo = await startFakeZalo();
-  cleanups.push(async () => {
-    await tg.close();
-    await zalo.close();
-  });
-  const dir = tempDir();
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const t = await startTestApp({
-    dir,
-    env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, ZALO_BOT_TOKEN: zalo.token, ZALO_API_ROOT: zalo.apiRoot },
-  });
-  cleanups.push(() => t.stop());
-  return { tg, zalo, t };
-}
-
-const matches = (text: string, label: string | RegExp) => (typeof label === 'string' ? text.includes(label) : label.test(text));
-
-// --- Telegram ---------------------------------------------------------------
-
-interface Button {
-  text: string;
-  callback_data: string;
-}
-interface TgTurn {
-  calls: RecordedCall[];
-  text: string;
-}
-const tgTo = (chatId: number) => (c: RecordedCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && String(c.body.chat_id) === String(chatId);
-const tgText = (c: RecordedCall) => String(c.body.text ?? c.body.caption ?? '');
-const keyboardOf = (c: RecordedCall): Button[] => (c.body.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
-
-function telegramUser(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}) {
-  const from = { userId, firstName: 'Lan', languageCode: 'vi', ...who };
-  async function send(update: Update): Promise<TgTurn> {
-    const since = tg.calls.length;
-    await tg.pushUpdate(update);
-    await vi.waitFor(
-      () => {
-        if (tg.pendingUpdates.some((u) => u.update_id === update.update_id)) throw new Error(`update not handled yet\n${tg.describeRecent()}`);
-      },
-      { timeout: WAIT, interval: 5 },
-    );
-    const calls = tg.calls.slice(since).filter(tgTo(userId));
-    return { calls, text: calls.map(tgText).join('\n---\n') };
-  }
-  function find(label: string | RegExp) {
-    const mine = tg.calls.filter(tgTo(userId)).reverse();
-    for (const call of mine) {
-      const button = keyboardOf(call).find((b) => matches(b.text, label));
-      if (button) return { call, button };
-    }
-    throw new Error(`no button ${label} in chat ${userId}`);
-  }
-  const user = {
-    userId,
-    command: (text: string) => send(tg.userCommand({ ...from, text })),
-    type: (text: string) => send(tg.userMessage({ ...from, text })),
-    press(label: string | RegExp) {
-      const { call, button } = find(label);
-      return send(tg.callbackQuery({ ...from, data: button.callback_data, messageId: (call.result as { message_id: number }).message_id }));
-    },
-    /** Presses a button of one particular message (a notification). */
-    pressOn(call: RecordedCall, label: string | RegExp) {
-      const button = keyboardOf(call).find((b) => matches(b.text, label));
-      if (!button) throw new Error(`no button ${label} on "${tgText(call)}"`);
-      return send(tg.callbackQuery({ ...from, data: button.callback_data, messageId: (call.result as { message_id: number }).message_id }));
-    },
-    /** Sends button data the bot never offered (a forged or stale button). */
-    forge: (data: string) => send(tg.callbackQuery({ ...from, data })),
-    buttons: (label: string | RegExp) => keyboardOf(find(label).call),
-    waitFor: (pattern: RegExp, since = 0) => tg.waitForText(userId, pattern, WAIT, { since }),
-  };
-  return user;
-}
-type TgUser = ReturnType<typeof telegramUser>;
-
-async function startTelegram(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}): Promise<TgUser> {
-  const user = telegramUser(tg, userId, who);
-  await user.command('/start');
-  await user.type('1'); // Tiếng Việt
-  await user.type('1'); // Tôi đồng ý
-  expect((await user.type('3')).text).toMatch(/Bạn có thể chọn tổ dân phố sau/); // Để sau
-  return user;
-}
-
-// --- Zalo -------------------------------------------------------------------
-
-const zaloTo = (chatId: string) => (c: FakeZaloCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && c.body.chat_id === chatId;
-const zaloText = (c: FakeZaloCall) => String(c.body.text ?? c.body.caption ?? '');
-const numberedItems = (text: string): Array<[number, string]> => [...text.matchAll(/^(\d+)\. (.+)$/gm)].map((m) => [Number(m[1]), m[2]!]);
-
-async function zaloSettled(zalo: FakeZalo): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (zalo.pendingUpdates > 0 || zalo.waitingPolls === 0) throw new Error('Zalo update not handled yet');
-    },
-    { timeout: WAIT, interval: 5 },
-  );
-}
-
-function zaloUser(zalo: FakeZalo, id: string, name: string) {
-  const message = (extra: Record<string, unknown>) => ({
-    from: { id, display_name: name, is_bot: false },
-    chat: { id, chat_type: 'PRIVATE' },
-    message_id: randomUUID().replace(/-/g, ''),
-    date: Date.now(),
-    ...extra,
-  });
-  async function send(update: unknown): Promise<{ calls: FakeZaloCall[]; text: string }> {
-    const since = zalo.sent.length;
-    zalo.pushUpdate(update);
-    await zaloSettled(zalo);
-    const calls = zalo.sent.slice(since).filter(zaloTo(id));
-    return { calls, text: calls.map(zaloText).join('\n---\n') };
-  }
-  function numberOf(label: string | RegExp): number {
-    for (const call of zalo.sent.filter(zaloTo(id)).reverse()) {
-      const item = numberedItems(zaloText(call)).find(([, l]) => matches(l, label));
-      if (item) return item[0];
-    }
-    throw new Error(`no item ${label} in any list sent to ${id}`);
-  }
-  const user = {
-    id,
-    type: (text: string) => send({ event_name: 'message.text.received', message: message({ text }) }),
-    choose: (label: string | RegExp) => user.type(String(numberOf(label))),
-    waitFor: (pattern: RegExp, since = 0) => zalo.waitFor((c) => zalo.sent.indexOf(c) >= since && zaloTo(id)(c) && pattern.test(zaloText(c)), WAIT),
-  };
-  return user;
-}
-type ZaloUser = ReturnType<typeof zaloUser>;
+/** /start, Vietnamese, privacy, "later": in no group yet. */
+const startTelegram = (tg: FakeTelegram, userId: number, who: TelegramWho = {}): Promise<TelegramUser> =>
+  onboardTelegramWithoutGroup(tg, userId, who, /Bạn có thể chọn tổ dân phố sau/);
 
 /** /start on Zalo up to the "where do you live" question. */
 async function startZalo(zalo: FakeZalo, id: string, name: string): Promise<ZaloUser> {
-  const user = zaloUser(zalo, id, name);
+  const user = zaloUser(zalo, id, name, { messageIds: 'random' });
   expect((await user.type('/start')).text).toMatch(/ngôn ngữ nào/);
   expect((await user.type('1')).text).toMatch(/tự động/);
   expect((await user.type('1')).text).toMatch(/Bạn sống ở tổ dân phố \/ khu dân cư nào\?/);
   return user;
 }
 
-// --- Web --------------------------------------------------------------------
-
-/** A web chat user who keeps every message received, direct or from the outbox. */
-function webUser(baseUrl: string) {
-  const client = createWebClient(baseUrl);
-  const log: WebReply[] = [];
-  const record = (messages: WebReply[]) => {
-    log.push(...messages);
-    return messages;
-  };
-  const user = {
-    session: client.session,
-    log,
-    say: async (text: string) => record(await client.say(text)),
-    choose: async (id: string) => record(await client.choose(id)),
-    /** Picks by label from these replies (the direct answer to the last action). */
-    pick: async (replies: WebReply[], label: string | RegExp) => record(await client.choose(findChoice(replies, label).id)),
-    /** Waits for a message (already received or still to come) matching `pattern`, from log index `since`. */
-    async waitFor(pattern: RegExp, since = 0): Promise<WebReply> {
-      return vi.waitFor(
-        async () => {
-          const hit = log.slice(since).find((m) => pattern.test(m.text));
-          if (hit) return hit;
-          record((await client.fetchNew()).messages);
-          const late = log.slice(since).find((m) => pattern.test(m.text));
-          if (!late) throw new Error(`no web message matching ${pattern}; got:\n${log.slice(since).map((m) => m.text).join('\n---\n')}`);
-          return late;
-        },
-        { timeout: WAIT, interval: 20 },
-      );
-    },
-  };
-  return user;
-}
-type WebUser = ReturnType<typeof webUser>;
-
 const labelsOf = (replies: WebReply[]) => [...replies].reverse().find((r) => r.choices?.length)?.choices?.flat().map((c) => c.label) ?? [];
 
 // --- Database -----------------------------------------------------------------
 
 async function personId(t: TestApp, channel: string, externalId: string): Promise<string> {
-  return (await t.app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel, externalId } } })).personId;
+  return (await accountOf(t.app, channel, externalId)).personId;
 }
 
 async function membershipOf(t: TestApp, groupCode: string, person: string) {
@@ -234,7 +62,7 @@ const REQUEST = (alias: string) => new RegExp(`^🙋 Thành viên #${alias} xin 
 
 describe('groups: joining by approval across channels', () => {
   it('a Zalo request is approved by a Telegram leader with the button, another refused; several groups, list, leave; all in the audit log', async () => {
-    const { tg, zalo, t } = await startWorld();
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const startedAt = new Date(Date.now() - 1000);
     const km2 = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-BD-KM-02' } });
     expect(km2).toMatchObject({ joinPolicy: 'approval', inviteCode: 'KMB567' });
@@ -358,15 +186,12 @@ describe('groups: joining by approval across channels', () => {
 
 describe('groups: a leader on the web chat', () => {
   it('counts, requests, members as numbers or shared names, deputies, removal, invite code, notices to all three channels; deputies and members are held to their rights', async () => {
-    const { tg, zalo, t } = await startWorld();
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const startedAt = new Date(Date.now() - 1000);
 
     // The leader of HN-BD-KM-02 uses the web chat.
-    const leader: WebUser = webUser(t.baseUrl);
-    await leader.say('/start');
-    await leader.say('1');
-    await leader.say('1');
-    expect(texts(await leader.say('3'))).toMatch(/Bạn có thể chọn tổ dân phố sau/);
+    const leader: WebLogUser = webLogUser(t.baseUrl);
+    await startWebWithoutGroup(leader, /Bạn có thể chọn tổ dân phố sau/);
     const leaderId = await personId(t, 'web', leader.session);
     await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-BD-KM-02');
 
@@ -375,11 +200,8 @@ describe('groups: a leader on the web chat', () => {
     expect((await tam.command('/join KMB567')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const hoa = await startZalo(zalo, 'zalo-hoa-601', 'Lê Thị Hoa');
     expect((await hoa.type('/join KMB567')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
-    const web = webUser(t.baseUrl);
-    await web.say('/start');
-    await web.say('1');
-    await web.say('1');
-    expect(texts(await web.say('3'))).toMatch(/chọn tổ dân phố sau/);
+    const web = webLogUser(t.baseUrl);
+    await startWebWithoutGroup(web, /chọn tổ dân phố sau/);
     expect(texts(await web.say('/join kmb567'))).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const tamId = await personId(t, 'telegram', '7300001');
     const hoaId = await personId(t, 'zalo', 'zalo-hoa-601');

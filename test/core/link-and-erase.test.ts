@@ -12,13 +12,14 @@
  *    case, from "người đã xóa dữ liệu"; the same Telegram id then starts as a new person.
  * The erased person uses Telegram and Zalo only, so no web chat goodbye row is involved.
  */
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Update } from 'grammy/types';
-import { startFakeTelegram, type FakeTelegram, type RecordedCall } from '../fakes/fake-telegram-server.js';
-import { startFakeZalo, type FakeZalo, type FakeZaloCall } from '../fakes/fake-zalo-server.js';
-import { startTestApp, tempDir, type TestApp } from '../helpers/test-app.js';
+import type { FakeTelegram } from '../fakes/fake-telegram-server.js';
+import type { FakeZalo } from '../fakes/fake-zalo-server.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { accountOf as accountOfApp } from '../helpers/roles.js';
+import { tgText, type TelegramUser, type TelegramWho } from '../helpers/telegram-user.js';
+import { onboardTelegram as joinOnTelegram, onboardTelegramWithoutGroup, onboardZalo as joinOnZalo } from '../helpers/onboarding.js';
+import { startWorld as startWorldOnFakes, type Cleanups } from '../helpers/world.js';
 import { CODE_ALPHABET } from '../../src/core/codes.js';
 import type { Clock } from '../../src/core/ports/clock.js';
 
@@ -26,7 +27,7 @@ const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_link_erase';
 const WAIT = 15_000;
 const MINUTE = 60_000;
 
-let cleanups: Array<() => Promise<void> | void> = [];
+let cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   cleanups = [];
@@ -39,148 +40,26 @@ function testClock() {
   return { clock, advance: (ms: number) => void (offset += ms) };
 }
 
-async function startWorld(clock: Clock) {
-  const tg = await startFakeTelegram({ token: TELEGRAM_TOKEN });
-  const zalo = await startFakeZalo();
-  cleanups.push(async () => {
-    await tg.close();
-    await zalo.close();
-  });
-  const dir = tempDir();
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const t = await startTestApp({
-    dir,
-    env: { TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.apiRoot, ZALO_BOT_TOKEN: zalo.token, ZALO_API_ROOT: zalo.apiRoot },
-    appOptions: { clock, escalationJob: false },
-  });
-  cleanups.push(() => t.stop());
-  return { tg, zalo, t };
-}
-
-const matches = (text: string, label: string | RegExp) => (typeof label === 'string' ? text.includes(label) : label.test(text));
-
-// --- Telegram ---------------------------------------------------------------
-
-interface Button {
-  text: string;
-  callback_data: string;
-}
-const tgTo = (chatId: number) => (c: RecordedCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && String(c.body.chat_id) === String(chatId);
-const tgText = (c: RecordedCall) => String(c.body.text ?? c.body.caption ?? '');
-const keyboardOf = (c: RecordedCall): Button[] => (c.body.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
-
-function telegramUser(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string } = {}) {
-  const from = { userId, firstName: 'Lan', languageCode: 'vi', ...who };
-  async function send(update: Update): Promise<{ calls: RecordedCall[]; text: string }> {
-    const since = tg.calls.length;
-    await tg.pushUpdate(update);
-    await vi.waitFor(
-      () => {
-        if (tg.pendingUpdates.some((u) => u.update_id === update.update_id)) throw new Error(`update not handled yet\n${tg.describeRecent()}`);
-      },
-      { timeout: WAIT, interval: 5 },
-    );
-    const calls = tg.calls.slice(since).filter(tgTo(userId));
-    return { calls, text: calls.map(tgText).join('\n---\n') };
-  }
-  function find(label: string | RegExp) {
-    for (const call of tg.calls.filter(tgTo(userId)).reverse()) {
-      const button = keyboardOf(call).find((b) => matches(b.text, label));
-      if (button) return { call, button };
-    }
-    throw new Error(`no button ${label} in chat ${userId}`);
-  }
-  return {
-    userId,
-    command: (text: string) => send(tg.userCommand({ ...from, text })),
-    type: (text: string) => send(tg.userMessage({ ...from, text })),
-    press(label: string | RegExp) {
-      const { call, button } = find(label);
-      return send(tg.callbackQuery({ ...from, data: button.callback_data, messageId: (call.result as { message_id: number }).message_id }));
-    },
-    buttons: (label: string | RegExp) => keyboardOf(find(label).call),
-    waitFor: (pattern: RegExp, since = 0) => tg.waitForText(userId, pattern, WAIT, { since }),
-  };
-}
-type TgUser = ReturnType<typeof telegramUser>;
+const startWorld = (clock: Clock) => startWorldOnFakes(TELEGRAM_TOKEN, cleanups, { clock, escalationJob: false });
 
 /** /start, Vietnamese, privacy, then an invite code or "later". */
-async function onboardTelegram(tg: FakeTelegram, userId: number, who: { firstName?: string; lastName?: string; username?: string }, inviteCode?: string): Promise<TgUser> {
-  const user = telegramUser(tg, userId, who);
-  await user.command('/start');
-  await user.type('1');
-  await user.type('1');
-  if (inviteCode) {
-    await user.type('2');
-    expect((await user.type(inviteCode)).text).toMatch(/Bạn đã tham gia/);
-  } else {
-    expect((await user.type('3')).text).toMatch(/chọn tổ dân phố sau/);
-  }
-  return user;
+function onboardTelegram(tg: FakeTelegram, userId: number, who: TelegramWho, inviteCode?: string): Promise<TelegramUser> {
+  return inviteCode
+    ? joinOnTelegram(tg, userId, who, { code: inviteCode, joined: /Bạn đã tham gia/, keepPrivate: false })
+    : onboardTelegramWithoutGroup(tg, userId, who, /chọn tổ dân phố sau/);
 }
 
-// --- Zalo -------------------------------------------------------------------
-
-const zaloTo = (chatId: string) => (c: FakeZaloCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && c.body.chat_id === chatId;
-const zaloText = (c: FakeZaloCall) => String(c.body.text ?? c.body.caption ?? '');
-const numberedItems = (text: string): Array<[number, string]> => [...text.matchAll(/^(\d+)\. (.+)$/gm)].map((m) => [Number(m[1]), m[2]!]);
-
-async function zaloSettled(zalo: FakeZalo): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (zalo.pendingUpdates > 0 || zalo.waitingPolls === 0) throw new Error('Zalo update not handled yet');
-    },
-    { timeout: WAIT, interval: 5 },
-  );
-}
-
-function zaloUser(zalo: FakeZalo, id: string, name: string) {
-  // Message ids are opaque random strings, as Zalo's are (they never contain the user id).
-  const message = (extra: Record<string, unknown>) => ({
-    from: { id, display_name: name, is_bot: false },
-    chat: { id, chat_type: 'PRIVATE' },
-    message_id: randomUUID().replace(/-/g, ''),
-    date: Date.now(),
-    ...extra,
-  });
-  async function send(update: unknown): Promise<{ calls: FakeZaloCall[]; text: string }> {
-    const since = zalo.sent.length;
-    zalo.pushUpdate(update);
-    await zaloSettled(zalo);
-    const calls = zalo.sent.slice(since).filter(zaloTo(id));
-    return { calls, text: calls.map(zaloText).join('\n---\n') };
-  }
-  function numberOf(label: string | RegExp): number {
-    for (const call of zalo.sent.filter(zaloTo(id)).reverse()) {
-      const item = numberedItems(zaloText(call)).find(([, l]) => matches(l, label));
-      if (item) return item[0];
-    }
-    throw new Error(`no item ${label} in any list sent to ${id}`);
-  }
-  const user = {
-    id,
-    type: (text: string) => send({ event_name: 'message.text.received', message: message({ text }) }),
-    choose: (label: string | RegExp) => user.type(String(numberOf(label))),
-    waitFor: (pattern: RegExp, since = 0) => zalo.waitFor((c) => zalo.sent.indexOf(c) >= since && zaloTo(id)(c) && pattern.test(zaloText(c)), WAIT),
-  };
-  return user;
-}
-
-async function onboardZalo(zalo: FakeZalo, id: string, name: string, inviteCode: string, locale: 'vi' | 'en' = 'vi') {
-  const user = zaloUser(zalo, id, name);
-  await user.type('/start');
-  await user.type(locale === 'vi' ? '1' : '2');
-  await user.type('1');
-  await user.type('2');
-  expect((await user.type(inviteCode)).text).toMatch(locale === 'vi' ? /Bạn đã tham gia/ : /You have joined/);
-  return user;
+/**
+ * /start, the language, privacy, the invite code. Message ids are opaque random strings, as
+ * Zalo's are (they never contain the user id, which the erasure scan looks for).
+ */
+function onboardZalo(zalo: FakeZalo, id: string, name: string, inviteCode: string, locale: 'vi' | 'en' = 'vi') {
+  return joinOnZalo(zalo, id, name, { code: inviteCode, locale, joined: locale === 'vi' ? /Bạn đã tham gia/ : /You have joined/, keepPrivate: false, messageIds: 'random' });
 }
 
 // --- Database -----------------------------------------------------------------
 
-async function accountOf(t: TestApp, channel: string, externalId: string) {
-  return t.app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel, externalId } } });
-}
+const accountOf = (t: TestApp, channel: string, externalId: string) => accountOfApp(t.app, channel, externalId);
 
 /** Every value of every column of every table, as text, with where it was found. */
 async function dumpDatabase(t: TestApp): Promise<Array<{ where: string; text: string }>> {
@@ -206,7 +85,7 @@ const INVALID_EN = 'That connection code is wrong, expired or already used. Get 
 const TOO_MANY_VI = 'Bạn đã nhập sai mã quá nhiều lần. Hãy đợi 10 phút rồi thử lại.';
 
 /** /settings -> "get a code" on Telegram; returns the code. */
-async function linkCodeOn(user: TgUser): Promise<string> {
+async function linkCodeOn(user: TelegramUser): Promise<string> {
   await user.command('/settings');
   const turn = await user.press('Kết nối với ứng dụng khác');
   const code = LINK_CODE.exec(turn.text)?.[1];

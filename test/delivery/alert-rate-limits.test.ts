@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startFakeTelegram, type FakeTelegram, type RateLimitOptions, type RecordedCall } from '../fakes/fake-telegram-server.js';
-import { startFakeZalo, type FakeZalo } from '../fakes/fake-zalo-server.js';
+import { startFakeZalo } from '../fakes/fake-zalo-server.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { makeLeader, makeOfficer } from '../helpers/roles.js';
 import type { AlertDraft } from '../../src/core/services/alert.service.js';

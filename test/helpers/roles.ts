@@ -1,8 +1,13 @@
 /** Test set-up of roles straight in the database (the admin CLI does the same through services). */
 import type { App } from '../../src/app.js';
 
+/** The account a platform id (Telegram user id, Zalo id, web session) belongs to. */
+export async function accountOf(app: App, channel: string, externalId: string) {
+  return app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel, externalId } } });
+}
+
 export async function personOf(app: App, channel: string, externalId: string) {
-  const account = await app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel, externalId } } });
+  const account = await accountOf(app, channel, externalId);
   return app.db.person.findUniqueOrThrow({ where: { id: account.personId } });
 }
 

@@ -42,6 +42,8 @@ export function createWebClient(baseUrl: string, session = randomBytes(16).toStr
   return client;
 }
 
+export type WebClient = ReturnType<typeof createWebClient>;
+
 export function findChoice(replies: Outbound[], label: string | RegExp) {
   const withChoices = [...replies].reverse().find((r) => r.choices?.length);
   const all = withChoices?.choices?.flat() ?? [];
@@ -51,3 +53,20 @@ export function findChoice(replies: Outbound[], label: string | RegExp) {
 }
 
 export const texts = (replies: Outbound[]) => replies.map((r) => r.text).join('\n---\n');
+
+/**
+ * Polls the session until a new reply matches `pattern` (a notification arrives through the
+ * outbox, after the action that caused it has answered). Only replies fetched from now on count.
+ */
+export async function waitForWebMessage(web: WebClient, pattern: RegExp, timeoutMs: number): Promise<WebReply> {
+  const deadline = Date.now() + timeoutMs;
+  const seen: string[] = [];
+  while (Date.now() < deadline) {
+    const { messages } = await web.fetchNew();
+    seen.push(...messages.map((m) => m.text));
+    const hit = messages.find((m) => pattern.test(m.text));
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no message matching ${pattern}; saw:\n${seen.join('\n---\n')}`);
+}

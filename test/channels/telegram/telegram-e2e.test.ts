@@ -3,10 +3,13 @@
  * the real core and a real SQLite file. A person talks to the bot by commands, typed text
  * and inline-button presses; every request the bot makes is checked by the fake.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Update } from 'grammy/types';
 import { startFakeTelegram, type FakeTelegram, type RecordedCall } from '../../fakes/fake-telegram-server.js';
 import { startTestApp, tempDir, type TestApp } from '../../helpers/test-app.js';
+import { keyboardOf, updateHandled, type Button } from '../../helpers/telegram-user.js';
+import { recordingLogger } from '../../helpers/recording-logger.js';
+import { webhookPoster } from '../../helpers/webhook.js';
 import type { Logger } from '../../../src/logger.js';
 
 const TOKEN = '123456789:AAE-fake_telegram_token_for_e2e_tests';
@@ -33,14 +36,6 @@ async function fakeTelegram(): Promise<FakeTelegram> {
   return fake;
 }
 
-/** A logger that keeps error lines, so a test can check nothing failed inside the service. */
-function recordingLogger(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  const note = (msg: string, extra?: Record<string, unknown>) =>
-    errors.push(`${msg} ${extra ? JSON.stringify(extra, (_k, v: unknown) => (v instanceof Error ? v.stack : v)) : ''}`);
-  return { errors, debug() {}, info() {}, warn() {}, error: note };
-}
-
 async function startApp(fake: FakeTelegram, options: { dir?: string; webhook?: boolean; logger?: Logger } = {}) {
   const env: Record<string, string> = { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.apiRoot };
   if (options.webhook) Object.assign(env, { PUBLIC_URL, TELEGRAM_WEBHOOK_SECRET: SECRET });
@@ -50,14 +45,7 @@ async function startApp(fake: FakeTelegram, options: { dir?: string; webhook?: b
 }
 
 /** Polling mode: an update is handled (replies sent) once grammY confirms it with the next getUpdates offset. */
-async function handled(fake: FakeTelegram, updateId: number): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (fake.pendingUpdates.some((u) => u.update_id === updateId)) throw new Error(`update ${updateId} is not handled yet\n${fake.describeRecent()}`);
-    },
-    { timeout: 5000, interval: 5 },
-  );
-}
+const handled = (fake: FakeTelegram, updateId: number) => updateHandled(fake, updateId, 5000);
 
 interface Turn {
   /** The sendMessage calls to this chat caused by the update, in order. */
@@ -67,16 +55,6 @@ interface Turn {
 }
 
 const isSendTo = (chatId: number) => (c: RecordedCall) => c.method === 'sendMessage' && String(c.body.chat_id) === String(chatId);
-
-interface Button {
-  text: string;
-  callback_data: string;
-}
-
-function keyboardOf(call: RecordedCall): Button[] {
-  const markup = call.body.reply_markup as { inline_keyboard?: Button[][] } | undefined;
-  return markup?.inline_keyboard?.flat() ?? [];
-}
 
 /**
  * A Telegram user in a private chat with the bot (polling mode): each action pushes one
@@ -455,13 +433,7 @@ describe('Telegram webhook', () => {
     const log = recordingLogger();
     const t = await startApp(fake, { webhook: true, logger: log });
     const url = `${t.baseUrl}/webhooks/telegram`;
-    /** POSTs like Telegram does; `secret: null` leaves the secret header out. */
-    const post = (body: unknown, secret: string | null = SECRET) =>
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(secret !== null ? { 'X-Telegram-Bot-Api-Secret-Token': secret } : {}) },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      });
+    const post = webhookPoster(url, 'X-Telegram-Bot-Api-Secret-Token', SECRET);
     return { fake, log, t, post };
   }
 

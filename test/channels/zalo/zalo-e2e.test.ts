@@ -3,9 +3,13 @@
  * or a webhook, the real core and a real SQLite file. Zalo has no buttons, so every choice
  * is a numbered list answered by typing its number; the fake refuses any button field.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeZalo, postToWebhook, type FakeZalo, type FakeZaloCall } from '../../fakes/fake-zalo-server.js';
 import { startTestApp, tempDir, type TestApp } from '../../helpers/test-app.js';
+import { zaloSettled } from '../../helpers/zalo-user.js';
+import { numberedItems } from '../../helpers/labels.js';
+import { recordingLogger } from '../../helpers/recording-logger.js';
+import { webhookPoster } from '../../helpers/webhook.js';
 import type { Logger } from '../../../src/logger.js';
 
 const SECRET = 'zalo-webhook-secret_0123456789';
@@ -32,14 +36,6 @@ async function fakeZalo(): Promise<FakeZalo> {
   return fake;
 }
 
-/** A logger that keeps error lines, so a test can check nothing failed inside the service. */
-function recordingLogger(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  const note = (msg: string, extra?: Record<string, unknown>) =>
-    errors.push(`${msg} ${extra ? JSON.stringify(extra, (_k, v: unknown) => (v instanceof Error ? v.stack : v)) : ''}`);
-  return { errors, debug() {}, info() {}, warn() {}, error: note };
-}
-
 async function startApp(fake: FakeZalo, options: { dir?: string; webhook?: boolean; logger?: Logger } = {}) {
   const env: Record<string, string> = { ZALO_BOT_TOKEN: fake.token, ZALO_API_ROOT: fake.apiRoot };
   if (options.webhook) Object.assign(env, { PUBLIC_URL, ZALO_WEBHOOK_SECRET: SECRET });
@@ -52,16 +48,7 @@ async function startApp(fake: FakeZalo, options: { dir?: string; webhook?: boole
  * Polling mode: everything pushed has been handled once the queue is empty and the bot is
  * back waiting in getUpdates (the loop only polls again after the replies are sent).
  */
-async function settled(fake: FakeZalo): Promise<void> {
-  await vi.waitFor(
-    () => {
-      if (fake.pendingUpdates > 0 || fake.waitingPolls === 0) {
-        throw new Error(`updates not handled yet (pending ${fake.pendingUpdates}, waiting polls ${fake.waitingPolls})`);
-      }
-    },
-    { timeout: 5000, interval: 5 },
-  );
-}
+const settled = (fake: FakeZalo) => zaloSettled(fake, 5000);
 
 interface Turn {
   messages: FakeZaloCall[];
@@ -70,11 +57,6 @@ interface Turn {
 }
 
 const isSendTo = (chatId: string) => (c: FakeZaloCall) => c.method === 'sendMessage' && c.body.chat_id === chatId;
-
-/** The items of the numbered list at the end of a message: [number, label]. */
-function numberedItems(text: string): Array<[number, string]> {
-  return [...text.matchAll(/^(\d+)\. (.+)$/gm)].map((m) => [Number(m[1]), m[2]!]);
-}
 
 /** A Zalo user in a private chat with the bot. */
 function zaloUser(fake: FakeZalo, id: string, name = 'Trần Thị Bình') {
@@ -396,13 +378,7 @@ describe('Zalo webhook', () => {
     const log = recordingLogger();
     const t = await startApp(fake, { webhook: true, logger: log });
     const url = `${t.baseUrl}/webhooks/zalo`;
-    /** POSTs like Zalo does; `secret: null` leaves the secret header out. */
-    const post = (body: unknown, secret: string | null = SECRET) =>
-      fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(secret !== null ? { 'X-Bot-Api-Secret-Token': secret } : {}) },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      });
+    const post = webhookPoster(url, 'X-Bot-Api-Secret-Token', SECRET);
     return { fake, log, t, url, post };
   }
 
