@@ -99,7 +99,7 @@ describe('parseConfig', () => {
 
   it('shows the wrong value of ordinary variables but never echoes tokens or secrets', () => {
     expect(problemsOf({ PORT: 'abc' })[0]).toContain('"abc"');
-    const secretish = '42:this-looks-secret';
+    const secretish = '42:this looks secret';
     const secretValues = {
       TELEGRAM_BOT_TOKEN: secretish,
       ZALO_BOT_TOKEN: 'zalo-secret-value',
