@@ -202,6 +202,35 @@ export async function createApp(config: Config, options: AppOptions) {
     },
   });
 
+  /**
+   * A messenger that cannot be reached at start-up (down, wrong token) does not take the
+   * service down: the web chat runs, and the channel is tried again every 30 seconds.
+   */
+  const retries = new Set<NodeJS.Timeout>();
+  async function startOrRetry(channel: ChannelRuntime, check: string): Promise<string> {
+    try {
+      return await channel.start();
+    } catch (error) {
+      const reason = describeStartFailure(error);
+      const retry = (): void => {
+        const timer = setTimeout(() => {
+          retries.delete(timer);
+          channel.start().then(
+            (how) => logger.info(`${channel.name}: ${how}`),
+            (again) => {
+              logger.warn(`${channel.name}: still not started (${describeStartFailure(again)}); trying again in 30 s`);
+              retry();
+            },
+          );
+        }, 30_000);
+        timer.unref();
+        retries.add(timer);
+      };
+      retry();
+      return `not started: ${reason}. Check ${check}; trying again every 30 s`;
+    }
+  }
+
   let port = 0;
   return {
     config,
@@ -219,8 +248,8 @@ export async function createApp(config: Config, options: AppOptions) {
     async start(): Promise<string[]> {
       port = await http.listen(config.port, config.host);
       const lines: string[] = [];
-      lines.push(`telegram: ${telegram ? await telegram.start() : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
-      lines.push(`zalo: ${zalo ? await zalo.start() : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
+      lines.push(`telegram: ${telegram ? await startOrRetry(telegram, 'TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT') : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
+      lines.push(`zalo: ${zalo ? await startOrRetry(zalo, 'ZALO_BOT_TOKEN and ZALO_API_ROOT') : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
       lines.push(`web chat: on at http://localhost:${port}/`);
       if (!config.backgroundJobs) {
         lines.push('background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)');
@@ -248,6 +277,7 @@ export async function createApp(config: Config, options: AppOptions) {
       return alertFollowUp;
     },
     async stop(): Promise<void> {
+      retries.forEach((timer) => clearTimeout(timer));
       escalation?.stop();
       alertFollowUp?.stop();
       for (const worker of workers.values()) await worker.stop();
@@ -256,6 +286,13 @@ export async function createApp(config: Config, options: AppOptions) {
       await database.close();
     },
   };
+}
+
+function describeStartFailure(error: unknown): string {
+  const e = error as { error_code?: number; errorCode?: number; description?: string; message?: string };
+  const code = e.error_code ?? e.errorCode;
+  if (code !== undefined) return `the Bot API answered ${code}${e.description ? ` (${e.description})` : ''}`;
+  return e.message ?? String(error);
 }
 
 function acceptTelegram(body: unknown, handle: (update: unknown) => void): boolean {

@@ -39,7 +39,7 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
   let mode: 'polling' | 'webhook' | 'off' = 'off';
 
   // The delivery worker paces itself and handles 429 per row: it uses an Api without auto-retry.
-  const workerApi = new Api(options.token, { apiRoot: options.apiRoot });
+  const workerApi = new Api(options.token, { apiRoot: options.apiRoot, timeoutSeconds: 30 });
 
   async function photoInput(photo: string): Promise<string | InputFile> {
     if (!photo.startsWith('media:')) return photo;
@@ -110,9 +110,13 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
       return { bytes: new Uint8Array(await res.arrayBuffer()), mime: res.headers.get('content-type')?.startsWith('image/') ? res.headers.get('content-type')! : 'image/jpeg' };
     },
     async start() {
-      await bot.init();
+      // One bounded attempt (no auto-retry): a wrong token or an unreachable server is reported at once.
+      if (!bot.isInited()) bot.botInfo = await workerApi.getMe();
       for (const set of options.commands) {
-        await bot.api.setMyCommands(set.commands, set.languageCode ? { language_code: set.languageCode as 'en' } : {});
+        // The command menu is a convenience: a Bot API server that refuses it does not stop the bot.
+        await bot.api
+          .setMyCommands(set.commands, set.languageCode ? { language_code: set.languageCode as 'en' } : {})
+          .catch((error) => logger.warn('telegram setMyCommands failed; commands still work when typed', { error }));
       }
       if (options.publicUrl) {
         await bot.api.setWebhook(`${options.publicUrl}/webhooks/telegram`, {
