@@ -133,6 +133,12 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/** The node flags of `npm start` (package.json), so the measured process is the one that ships. */
+export function startNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(/\s+/).filter((part) => /^--max-[a-z-]+=\d+$/.test(part));
+}
+
 /** Starts `node --import tsx src/main.ts` on the database, Telegram pointed at the fake; waits for /healthz. */
 export async function startService(options: { databaseUrl: string; fake: FakeTelegram; env?: Record<string, string>; nodeArgs?: string[]; entry?: string }): Promise<ServiceProcess> {
   const port = await freePort();
@@ -152,7 +158,7 @@ export async function startService(options: { databaseUrl: string; fake: FakeTel
     ...options.env,
   };
   if (process.env.TELEGRAM_API_REFERENCE) env.TELEGRAM_API_REFERENCE = process.env.TELEGRAM_API_REFERENCE;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...startNodeFlags(), ...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (!child.pid) throw new Error('could not start the service process');
   const pid = child.pid;
   let tail = '';

@@ -7,7 +7,7 @@
  * Always exits 0 once measured; each goal is marked PASS or MISS.
  *
  * Knobs (environment): BENCH_RECIPIENTS (10000), BENCH_RATE (500), BENCH_NODE_ARGS (extra node
- * flags for the service process, e.g. "--max-old-space-size=128"; none by default, as `npm start`).
+ * flags for the service process, added after the heap flags `npm start` uses, which are read from package.json).
  */
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../src/persistence/database.js';
@@ -21,6 +21,7 @@ import {
   sleep,
   startFake,
   startService,
+  startNodeFlags,
   tempDir,
   trackAlert,
 } from './fanout-harness.js';
@@ -40,7 +41,7 @@ async function main() {
   log(`seeded ${RECIPIENTS} recipients in ${seeded.dir}`);
   const fake = await startFake({ globalPerSecond: LIMIT });
   const service = await startService({ databaseUrl: seeded.databaseUrl, fake, env: { TELEGRAM_RATE_GLOBAL: String(LIMIT) }, nodeArgs: NODE_ARGS });
-  log(`service started: node ${[...NODE_ARGS, '--import tsx src/main.ts'].join(' ')} (pid ${service.pid}, peak RSS so far ${service.peakRssMb()?.toFixed(0)} MB)`);
+  log(`service started: node ${[...startNodeFlags(), ...NODE_ARGS, '--import tsx src/main.ts'].join(' ')} (pid ${service.pid}, peak RSS so far ${service.peakRssMb()?.toFixed(0)} MB)`);
 
   const headline = `Bench ${randomUUID().slice(0, 8)}: đối tượng khả nghi`;
   const tracker = trackAlert(fake, seeded.chatIds, headline);
