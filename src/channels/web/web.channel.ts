@@ -51,7 +51,12 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
   const script = readFileSync(path.join(assets, 'chat.js'), 'utf8');
   const style = readFileSync(path.join(assets, 'chat.css'), 'utf8');
 
-  async function deliver(inbound: Inbound): Promise<void> {
+  async function store(chatId: string, out: Outbound): Promise<string[]> {
+    return (await inbox.push(chatId, [webPayload(out)])).map(String);
+  }
+
+  /** Hands a message from the page to the core and stores the replies for the page to fetch. */
+  async function handleAndStore(inbound: Inbound): Promise<void> {
     const replies = await options.handle(inbound);
     await inbox.push(inbound.chatId, replies.map(webPayload));
   }
@@ -68,12 +73,12 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
     const base = inboundBase(session, id);
     const location = body?.location as { latitude?: unknown; longitude?: unknown } | undefined;
     if (typeof body?.choice === 'string' && body.choice.length <= 64) {
-      await deliver({ ...base, kind: 'choice', choice: body.choice });
+      await handleAndStore({ ...base, kind: 'choice', choice: body.choice });
     } else if (location && isCoordinate(location.latitude, 90) && isCoordinate(location.longitude, 180)) {
-      await deliver({ ...base, kind: 'location', latitude: location.latitude, longitude: location.longitude });
+      await handleAndStore({ ...base, kind: 'location', latitude: location.latitude, longitude: location.longitude });
     } else if (typeof body?.text === 'string') {
       const command = body.text.startsWith('/') ? parseCommand(body.text) : undefined;
-      await deliver(command ? { ...base, kind: 'command', ...command } : { ...base, kind: 'text', text: body.text });
+      await handleAndStore(command ? { ...base, kind: 'command', ...command } : { ...base, kind: 'text', text: body.text });
     } else {
       return sendJson(res, 400, { error: 'text or choice is required' });
     }
@@ -90,7 +95,7 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
     if (bytes.length === 0) return sendJson(res, 400, { error: 'empty image' });
     const mediaId = await options.savePhoto(bytes, mime);
     const caption = url.searchParams.get('caption') ?? undefined;
-    await deliver({ ...inboundBase(session, id), kind: 'photo', photo: { url: `/media/${mediaId}` }, caption });
+    await handleAndStore({ ...inboundBase(session, id), kind: 'photo', photo: { url: `/media/${mediaId}` }, caption });
     sendJson(res, 200, { ok: true, url: `/media/${mediaId}` });
   }
 
@@ -109,12 +114,9 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
       return 'web chat at /';
     },
     async stop() {},
-    async send(chatId: string, out: Outbound) {
-      return (await inbox.push(chatId, [webPayload(out)])).map(String);
-    },
-    async deliver(chatId: string, out: Outbound) {
-      return (await inbox.push(chatId, [webPayload(out)])).map(String);
-    },
+    // Writing to the inbox has no platform to refuse or rate-limit it: replies and the worker share one path.
+    send: store,
+    deliver: store,
     classifyError: (error) => ({ kind: 'retry', reason: `web inbox write failed: ${error instanceof Error ? error.message : String(error)}` }),
     isGroupChat: () => false,
     async route(req, res, url) {

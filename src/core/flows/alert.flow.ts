@@ -7,6 +7,7 @@ import { choiceStep, pagedChoices, textStep, type Flow, type FlowContext, type S
 import type { Choice, Outbound } from '../messages.js';
 import { ALERT_CATEGORIES, ALERT_CATEGORY_KEYS, SEVERITIES, SEVERITY_KEYS, isAlertCategory, isSeverity, parseDuration, type AlertCategory, type Severity } from '../services/alert.catalog.js';
 import type { AlertDraft } from '../services/alert.service.js';
+import { formatClock } from '../format.js';
 
 export const MAX_HEADLINE = 120;
 export const MAX_ALERT_TEXT = 1500;
@@ -239,7 +240,3 @@ export const alertFollowFlow: Flow = {
     }),
   },
 };
-
-function formatClock(at: Date, locale: string): string {
-  return new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : 'vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour: '2-digit', minute: '2-digit' }).format(at);
-}

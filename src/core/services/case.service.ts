@@ -68,11 +68,10 @@ export function createCaseService(deps: CaseServiceDeps) {
   /** Loads the case and checks the action; refusals are DomainErrors the person reads. */
   async function authorize(personId: string, action: CaseAction, caseId: string): Promise<CaseWithContext> {
     const c = await load(caseId);
-    const allowed = can(await actors.actor(personId), action, await resourceOf(c));
-    if (!allowed) {
+    const actor = await actors.actor(personId);
+    const resource = await resourceOf(c);
+    if (!can(actor, action, resource)) {
       // "Not now" only for someone who could do it in another state; everyone else is simply not allowed.
-      const actor = await actors.actor(personId);
-      const resource = await resourceOf(c);
       const sameRole = action === 'case.addInfo' || action === 'case.confirmFixed' ? can(actor, 'case.view', resource) && c.reporterId === personId : can(actor, 'case.handle', resource);
       throw new DomainError(sameRole ? 'cases:notNow' : 'cases:forbidden', { ref: c.ref });
     }
