@@ -6,7 +6,7 @@
  * The service runs as a child process so it can be killed with SIGKILL and its memory measured
  * on its own (VmHWM of the child, which is the node process running the app: no tsx wrapper).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -133,15 +133,34 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * What node runs: the compiled service, as `npm start` runs it (built first when a source changed),
+ * or a TypeScript entry of a test's own through tsx.
+ */
+export function serviceEntry(entry?: string): string[] {
+  if (entry) return ['--import', 'tsx', entry];
+  execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'build.mjs'), '--if-stale'], { cwd: PROJECT_ROOT, stdio: 'ignore' });
+  return ['dist/src/main.js'];
+}
+
 /** The node flags of `npm start` (package.json), so the measured process is the one that ships. */
 export function startNodeFlags(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   return pkg.scripts.start.split(/\s+/).filter((part) => /^--max-[a-z-]+=\d+$/.test(part));
 }
 
-/** Starts `node --import tsx src/main.ts` on the database, Telegram pointed at the fake; waits for /healthz. */
-export async function startService(options: { databaseUrl: string; fake: FakeTelegram; env?: Record<string, string>; nodeArgs?: string[]; entry?: string }): Promise<ServiceProcess> {
+/** Starts the compiled service (`npm start`'s command) on the database, Telegram pointed at the fake; waits for /healthz. */
+export async function startService(options: {
+  databaseUrl: string;
+  fake: FakeTelegram;
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+  entry?: string;
+  /** Webhook mode: PUBLIC_URL is this loopback port (the fake accepts it) and updates are posted with this secret. */
+  webhookSecret?: string;
+}): Promise<ServiceProcess> {
   const port = await freePort();
+  const webhook = options.webhookSecret ? { PUBLIC_URL: `https://127.0.0.1:${port}`, TELEGRAM_WEBHOOK_SECRET: options.webhookSecret } : {};
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? PROJECT_ROOT,
@@ -155,10 +174,11 @@ export async function startService(options: { databaseUrl: string; fake: FakeTel
     TELEGRAM_API_ROOT: options.fake.apiRoot,
     DEMO_DATA: 'off',
     LOG_LEVEL: 'warn',
+    ...webhook,
     ...options.env,
   };
   if (process.env.TELEGRAM_API_REFERENCE) env.TELEGRAM_API_REFERENCE = process.env.TELEGRAM_API_REFERENCE;
-  const child = spawn(process.execPath, [...startNodeFlags(), ...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? 'src/main.ts'], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...startNodeFlags(), ...(options.nodeArgs ?? []), ...serviceEntry(options.entry)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (!child.pid) throw new Error('could not start the service process');
   const pid = child.pid;
   let tail = '';
@@ -207,7 +227,7 @@ export async function startService(options: { databaseUrl: string; fake: FakeTel
     try {
       const res = await fetch(`${service.baseUrl}/healthz`);
       const health = (await res.json()) as { channels?: Record<string, string> };
-      if (res.ok && health.channels?.telegram === 'polling') break;
+      if (res.ok && health.channels?.telegram === (options.webhookSecret ? 'webhook' : 'polling')) break;
     } catch {
       // not listening yet
     }
@@ -215,7 +235,7 @@ export async function startService(options: { databaseUrl: string; fake: FakeTel
       await service.kill();
       throw new Error(`the service did not become healthy within 30 s:\n${tail}`);
     }
-    await sleep(100);
+    await sleep(options.webhookSecret ? 5 : 100);
   }
   return service;
 }

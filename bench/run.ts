@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../src/persistence/database.js';
 import { insertDeliveries } from '../src/core/services/outbox.service.js';
+import { inboundTable, runInboundBench } from './inbound.js';
 import {
   alertRowStatuses,
   databaseUrl,
@@ -29,10 +30,48 @@ import {
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 const LIMIT = Number(process.env.BENCH_RATE ?? 500);
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/** Which parts run: "inbound", "fanout" (default both). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'inbound,fanout').split(',').map((p) => p.trim()));
+
+const started = Date.now();
+const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+
+function printTable(rows: string[][]) {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  process.stdout.write('\n' + rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n\n');
+}
 
 async function main() {
-  const started = Date.now();
-  const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
+  if (PARTS.has('inbound')) await inbound();
+  if (PARTS.has('fanout')) await fanout();
+}
+
+/** The cost of one update: the service against a bare grammY echo bot on the same fake (issue: answer five times faster). */
+async function inbound() {
+  const openRate = Number(process.env.BENCH_OPEN_RATE ?? 200);
+  const results = await runInboundBench({
+    people: Math.max(1000, openRate * 5),
+    closedUsers: 50,
+    closedRounds: Number(process.env.BENCH_CLOSED_ROUNDS ?? 40),
+    openRate,
+    openSeconds: Number(process.env.BENCH_OPEN_SECONDS ?? 10),
+    log,
+  });
+  log(`inbound: project against a bare grammY echo bot, webhook mode, same fake Telegram server; open loop at ${openRate} updates/s`);
+  printTable(inboundTable(results));
+  const project = results.find((r) => r.name === 'project')!;
+  const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  printTable([
+    ['goal', 'measured', ''],
+    ['CPU per answered update <= 2.5 ms', `${project.cpuPerUpdateMs.toFixed(2)} ms`, mark(project.cpuPerUpdateMs <= 2.5)],
+    [`p95 open loop at ${openRate}/s < 50 ms (SQLite)`, `${project.open.p95.toFixed(1)} ms`, mark(project.open.p95 < 50)],
+    ['start-up to first HTTP answer < 1 s', `${project.startupMs.toFixed(0)} ms`, mark(project.startupMs < 1000)],
+    ['RSS at rest < 150 MB', `${project.restRssMb.toFixed(0)} MB`, mark(project.restRssMb < 150)],
+    ['every update answered', String(project.openLost), mark(project.openLost === 0)],
+  ]);
+}
+
+async function fanout() {
 
   const outboxInsertMs = await measureOutboxInsert(10_000);
   log(`10,000 outbox rows written in one transaction in ${outboxInsertMs.toFixed(0)} ms`);
@@ -41,7 +80,7 @@ async function main() {
   log(`seeded ${RECIPIENTS} recipients in ${seeded.dir}`);
   const fake = await startFake({ globalPerSecond: LIMIT });
   const service = await startService({ databaseUrl: seeded.databaseUrl, fake, env: { TELEGRAM_RATE_GLOBAL: String(LIMIT) }, nodeArgs: NODE_ARGS });
-  log(`service started: node ${[...startNodeFlags(), ...NODE_ARGS, '--import tsx src/main.ts'].join(' ')} (pid ${service.pid}, peak RSS so far ${service.peakRssMb()?.toFixed(0)} MB)`);
+  log(`service started: node ${[...startNodeFlags(), ...NODE_ARGS, 'dist/src/main.js'].join(' ')} (pid ${service.pid}, peak RSS so far ${service.peakRssMb()?.toFixed(0)} MB)`);
 
   const headline = `Bench ${randomUUID().slice(0, 8)}: đối tượng khả nghi`;
   const tracker = trackAlert(fake, seeded.chatIds, headline);

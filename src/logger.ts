@@ -1,25 +1,50 @@
-/** A small levelled logger writing one line per event; secrets are never passed to it. */
+/**
+ * Structured JSON logs, one object per line (pino): what a ward's IT person can feed to any log
+ * store. `child({ update: id })` binds an id that follows one update through its handling and the
+ * deliveries it queued. Secrets are never passed to it.
+ */
+import { pino, stdSerializers, stdTimeFunctions, type DestinationStream } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(msg: string, extra?: Record<string, unknown>): void;
   info(msg: string, extra?: Record<string, unknown>): void;
   warn(msg: string, extra?: Record<string, unknown>): void;
   error(msg: string, extra?: Record<string, unknown>): void;
+  /** A logger whose every line also carries these fields. */
+  child(bindings: Record<string, unknown>): Logger;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
-  const emit = (at: LogLevel) => (msg: string, extra?: Record<string, unknown>) => {
-    if (ORDER[at] < ORDER[level]) return;
-    const tail = extra && Object.keys(extra).length ? ' ' + JSON.stringify(extra, errorReplacer) : '';
-    write(`${new Date().toISOString()} ${at.toUpperCase()} ${msg}${tail}`);
+/** Logs at `level` and above as JSON lines to `destination` (stdout by default). */
+export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
+  const base = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { error: stdSerializers.err, err: stdSerializers.err },
+    },
+    destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+  return wrap(base);
+}
+
+function wrap(p: pino.Logger): Logger {
+  return {
+    debug: (msg, extra) => (extra ? p.debug(extra, msg) : p.debug(msg)),
+    info: (msg, extra) => (extra ? p.info(extra, msg) : p.info(msg)),
+    warn: (msg, extra) => (extra ? p.warn(extra, msg) : p.warn(msg)),
+    error: (msg, extra) => (extra ? p.error(extra, msg) : p.error(msg)),
+    child: (bindings) => wrap(p.child(bindings)),
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-function errorReplacer(_key: string, value: unknown) {
-  return value instanceof Error ? { name: value.name, message: value.message } : value;
-}
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLogger,
+};

@@ -5,5 +5,6 @@ export function recordingLogger(): Logger & { errors: string[] } {
   const errors: string[] = [];
   const note = (msg: string, extra?: Record<string, unknown>) =>
     errors.push(`${msg} ${extra ? JSON.stringify(extra, (_k, v: unknown) => (v instanceof Error ? v.stack : v)) : ''}`);
-  return { errors, debug() {}, info() {}, warn() {}, error: note };
+  const logger: Logger & { errors: string[] } = { errors, debug() {}, info() {}, warn() {}, error: note, child: () => logger };
+  return logger;
 }

@@ -1,0 +1,311 @@
+/**
+ * The inbound part of `npm run bench`: what one answered update costs the service, against a bare
+ * grammY echo bot (bench/echo-bot.mjs), both in webhook mode behind the same fake Telegram server.
+ *
+ * Each update is posted to the bot's webhook as Telegram would (with the secret header); it counts
+ * as answered when the bot's reply reaches the fake. Measured per bot, in one run:
+ * - closed loop: USERS people each send an update and wait for its answer, again and again;
+ *   CPU per answered update is the bot process's own CPU time (/proc/<pid>/stat) over the updates;
+ * - open loop: updates at a fixed rate, spread over many people so no chat gets more than one a second;
+ * - start-up to the first HTTP answer, and RSS at rest after start-up.
+ * The service runs exactly as `npm start` runs it, on a seeded SQLite database (and on PostgreSQL
+ * when BENCH_PG_URL is set); the echo bot replies with a two-button keyboard.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { FakeTelegram, RecordedCall } from '../test/fakes/fake-telegram-server.js';
+import { PROJECT_ROOT, removeDir, seedDatabase, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
+
+const SECRET = 'bench_webhook_secret_123';
+
+export interface InboundOptions {
+  /** People seeded (and spread over in the open loop). */
+  people: number;
+  /** Concurrent people in the closed loop, and updates each of them sends. */
+  closedUsers: number;
+  closedRounds: number;
+  /** Open loop: updates per second and for how long. */
+  openRate: number;
+  openSeconds: number;
+  log(line: string): void;
+}
+
+interface Target {
+  name: string;
+  pid: number;
+  port: number;
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+export interface InboundFigures {
+  name: string;
+  cpuPerUpdateMs: number;
+  closedThroughput: number;
+  closed: Percentiles;
+  open: Percentiles;
+  openLost: number;
+  startupMs: number;
+  restRssMb: number;
+}
+
+interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  count: number;
+}
+
+const CLOCK_TICK_MS = 10; // Linux USER_HZ is 100 on every kernel Node supports
+
+/** CPU time (user + system) of a process so far, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+}
+
+function rssMb(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count: sorted.length };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves the first sendMessage/sendPhoto to each chat after `expect(chat)` was called. */
+function replyWatcher(fake: FakeTelegram) {
+  const waiting = new Map<string, (at: number) => void>();
+  const calls = fake.calls as RecordedCall[];
+  const push = calls.push.bind(calls);
+  calls.push = (...items: RecordedCall[]) => {
+    for (const call of items) {
+      if (call.method !== 'sendMessage' && call.method !== 'sendPhoto') continue;
+      const chat = String(call.body.chat_id);
+      const resolve = waiting.get(chat);
+      if (resolve) {
+        waiting.delete(chat);
+        resolve(performance.now());
+      }
+    }
+    // The fake keeps every call for tests; a benchmark only needs the count.
+    const n = push(...items);
+    if (calls.length > 1000) calls.splice(0, calls.length - 100);
+    return n;
+  };
+  return {
+    expect(chat: string, timeoutMs = 30_000): Promise<number | undefined> {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiting.delete(chat);
+          resolve(undefined);
+        }, timeoutMs);
+        waiting.set(chat, (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        });
+      });
+    },
+  };
+}
+
+let updateId = 1_000_000;
+
+/** "/menu" from a person in their private chat, as Telegram posts it to a webhook. */
+function menuUpdate(chatId: string) {
+  const id = Number(chatId);
+  return {
+    update_id: ++updateId,
+    message: {
+      message_id: updateId,
+      date: Math.floor(Date.now() / 1000),
+      chat: { id, type: 'private', first_name: 'Cư dân' },
+      from: { id, is_bot: false, first_name: 'Cư dân', language_code: 'vi' },
+      text: '/menu',
+      entities: [{ type: 'bot_command', offset: 0, length: 5 }],
+    },
+  };
+}
+
+async function postUpdate(port: number, update: unknown): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/webhooks/telegram`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+    body: JSON.stringify(update),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`webhook answered ${res.status}`);
+}
+
+/** One update and the time until its answer reached the fake (undefined when none came). */
+async function roundTrip(target: Target, watcher: ReturnType<typeof replyWatcher>, chat: string): Promise<number | undefined> {
+  const answered = watcher.expect(chat);
+  const sentAt = performance.now();
+  await postUpdate(target.port, menuUpdate(chat));
+  const at = await answered;
+  return at === undefined ? undefined : at - sentAt;
+}
+
+async function closedLoop(target: Target, watcher: ReturnType<typeof replyWatcher>, chats: string[], rounds: number) {
+  const latencies: number[] = [];
+  let lost = 0;
+  const cpuBefore = cpuMs(target.pid);
+  const started = performance.now();
+  await Promise.all(
+    chats.map(async (chat) => {
+      for (let i = 0; i < rounds; i++) {
+        const ms = await roundTrip(target, watcher, chat);
+        if (ms === undefined) lost++;
+        else latencies.push(ms);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  const cpu = cpuMs(target.pid) - cpuBefore;
+  return { latencies, lost, throughput: (latencies.length * 1000) / elapsed, cpuPerUpdateMs: cpu / Math.max(1, latencies.length) };
+}
+
+async function openLoop(target: Target, watcher: ReturnType<typeof replyWatcher>, chats: string[], rate: number, seconds: number) {
+  const total = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let lost = 0;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const chat = chats[i % chats.length]!;
+    inFlight.push(
+      roundTrip(target, watcher, chat).then(
+        (ms) => void (ms === undefined ? lost++ : latencies.push(ms)),
+        () => void lost++,
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  return { latencies, lost };
+}
+
+async function startEcho(fake: FakeTelegram): Promise<Target> {
+  const port = await freePort();
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bench', 'echo-bot.mjs')], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', TOKEN: fake.token, API_ROOT: fake.apiRoot, PORT: String(port), SECRET },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not yet listening
+    }
+    if (performance.now() - started > 30_000) throw new Error('the echo bot did not start');
+    await sleep(5);
+  }
+  const startupMs = performance.now() - started;
+  return {
+    name: 'grammY echo bot',
+    pid: child.pid!,
+    port,
+    startupMs,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function startProject(fake: FakeTelegram, databaseUrl: string): Promise<Target> {
+  const started = performance.now();
+  const service: ServiceProcess = await startService({ databaseUrl, fake, webhookSecret: SECRET, env: { LOG_LEVEL: 'error' } });
+  const startupMs = performance.now() - started;
+  return { name: 'project', pid: service.pid, port: Number(new URL(service.baseUrl).port), startupMs, stop: () => service.stop() };
+}
+
+async function measure(target: Target, fake: FakeTelegram, chats: string[], options: InboundOptions): Promise<InboundFigures> {
+  await sleep(1500);
+  const restRssMb = rssMb(target.pid);
+  const watcher = replyWatcher(fake);
+  options.log(`${target.name}: started in ${target.startupMs.toFixed(0)} ms, RSS at rest ${restRssMb.toFixed(0)} MB; warming up`);
+  await closedLoop(target, watcher, chats.slice(0, options.closedUsers), 4);
+  const closed = await closedLoop(target, watcher, chats.slice(0, options.closedUsers), options.closedRounds);
+  options.log(`${target.name}: closed loop ${closed.throughput.toFixed(0)} updates/s, ${closed.cpuPerUpdateMs.toFixed(2)} ms CPU per update`);
+  await sleep(1000);
+  const open = await openLoop(target, watcher, chats, options.openRate, options.openSeconds);
+  options.log(`${target.name}: open loop at ${options.openRate}/s done (${open.lost} unanswered)`);
+  return {
+    name: target.name,
+    cpuPerUpdateMs: closed.cpuPerUpdateMs,
+    closedThroughput: closed.throughput,
+    closed: percentiles(closed.latencies),
+    open: percentiles(open.latencies),
+    openLost: open.lost + closed.lost,
+    startupMs: target.startupMs,
+    restRssMb,
+  };
+}
+
+/** Runs the comparison; returns the figures of the project (SQLite, then PostgreSQL if asked) and of the echo bot. */
+export async function runInboundBench(options: InboundOptions): Promise<InboundFigures[]> {
+  const seeded = await seedDatabase(options.people);
+  const chats = seeded.chatIds;
+  const results: InboundFigures[] = [];
+  try {
+    for (const kind of ['echo', 'project'] as const) {
+      const fake = await startFake();
+      try {
+        const target = kind === 'echo' ? await startEcho(fake) : await startProject(fake, seeded.databaseUrl);
+        try {
+          results.push(await measure(target, fake, chats, options));
+        } finally {
+          await target.stop();
+        }
+      } finally {
+        await fake.close();
+      }
+    }
+  } finally {
+    removeDir(seeded.dir);
+  }
+  return results;
+}
+
+export function inboundTable(results: InboundFigures[]): Array<[string, ...string[]]> {
+  const echo = results.find((r) => r.name === 'grammY echo bot')!;
+  const rows: Array<[string, ...string[]]> = [['', ...results.map((r) => r.name), 'project / echo']];
+  const project = results.find((r) => r.name === 'project')!;
+  const line = (label: string, pick: (r: InboundFigures) => number, digits: number, unit: string) =>
+    rows.push([label, ...results.map((r) => `${pick(r).toFixed(digits)} ${unit}`), `${(pick(project) / pick(echo)).toFixed(2)}×`]);
+  line('CPU per answered update (closed loop)', (r) => r.cpuPerUpdateMs, 2, 'ms');
+  line('throughput, closed loop', (r) => r.closedThroughput, 0, '/s');
+  line('p50 latency, closed loop', (r) => r.closed.p50, 1, 'ms');
+  line('p95 latency, closed loop', (r) => r.closed.p95, 1, 'ms');
+  line('p99 latency, closed loop', (r) => r.closed.p99, 1, 'ms');
+  line('p50 latency, open loop', (r) => r.open.p50, 1, 'ms');
+  line('p95 latency, open loop', (r) => r.open.p95, 1, 'ms');
+  line('p99 latency, open loop', (r) => r.open.p99, 1, 'ms');
+  line('start-up to first HTTP answer', (r) => r.startupMs, 0, 'ms');
+  line('RSS at rest', (r) => r.restRssMb, 0, 'MB');
+  rows.push(['updates not answered', ...results.map((r) => String(r.openLost)), '']);
+  return rows;
+}
