@@ -4,34 +4,45 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './project-root.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { openDatabase } from './persistence/database.js';
 import { importAreas } from './persistence/area-import.js';
 import { createWebInbox } from './persistence/web-inbox.repository.js';
+import { createWebSessions } from './persistence/web-session.repository.js';
 import { createTranslator, loadResources } from './i18n.js';
 import { createServices } from './core/services/services.js';
 import { createBotCore, type Feature } from './core/bot-core.js';
+import { createReplySink } from './delivery/reply-sink.js';
 import { generalFeature } from './core/features/general.feature.js';
+import { confirmRepeatsFeature } from './core/features/confirm-repeats.feature.js';
 import { groupsFeature } from './core/features/groups.feature.js';
 import { casesFeature } from './core/features/cases.feature.js';
 import { alertsFeature } from './core/features/alerts.feature.js';
 import { settingsFeature } from './core/features/settings.feature.js';
+import { participationFeature } from './core/features/participation.feature.js';
+import { startParticipationJobs } from './jobs/monthly-account.job.js';
+import { createConsoleFeature } from './core/features/console.feature.js';
+import { createConsole } from './console/console-app.js';
 import { startAlertFollowUpJob } from './jobs/alert-follow-up.job.js';
 import type { PhotoSource } from './core/ports/photo-source.js';
+import { createImageFiles } from './media/image-files.js';
+import { startOrphanSweepJob } from './media/orphan-sweep.job.js';
+import { createMediaRoute, createUploadHandler } from './http/media-route.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker.js';
 import { startEscalationJob } from './jobs/escalation.job.js';
 import { systemClock, type Clock } from './core/ports/clock.js';
-import { LOCALES } from './core/ports/translator.js';
+import { LOCALES, asLocale } from './core/ports/translator.js';
 import { createHttpServer } from './http/server.js';
-import { sendJson } from './http/http-util.js';
+import { createMetrics, type QueueStats } from './observability/metrics.js';
 import { createTelegramChannel } from './channels/telegram/telegram.channel.js';
 import { createZaloChannel } from './channels/zalo/zalo.channel.js';
-import { createWebChannel } from './channels/web/web.channel.js';
+import { createWebChannel, webPayload, type WebLimits } from './channels/web/web.channel.js';
 import type { ChannelRuntime } from './channels/channel.js';
+import { packChoices } from './core/choice-match.js';
 
-const DEMO_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'prisma', 'seed', 'demo-areas.json');
+const DEMO_FILE = path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json');
 
 /** Commands shown in Telegram's menu, with their description keys, in display order. */
 const COMMAND_MENU: Array<[string, string]> = [
@@ -41,7 +52,12 @@ const COMMAND_MENU: Array<[string, string]> = [
   ['myreports', 'menu:cmd_myreports'],
   ['cases', 'menu:cmd_cases'],
   ['alert', 'menu:cmd_alert'],
+  ['console', 'menu:cmd_console'],
   ['groups', 'menu:cmd_groups'],
+  ['polls', 'polls:cmd_polls'],
+  ['poll', 'polls:cmd_poll'],
+  ['mediation', 'mediation:cmd_mediation'],
+  ['forums', 'forums:cmd_forums'],
   ['join', 'menu:cmd_join'],
   ['settings', 'settings:cmd_settings'],
   ['link', 'settings:cmd_link'],
@@ -61,8 +77,12 @@ export interface AppOptions {
   delivery?: { idlePollMs?: number; concurrency?: number; batchSize?: number; now?: () => number };
   /** Tests drive escalation themselves with a controllable clock. */
   escalationJob?: boolean;
+  /** How often polls are checked for closing and the monthly account for sending (default 30 s). */
+  participationJobMs?: number;
   /** How often senders' live alert counts are refreshed (default 3 s). */
   alertFollowUpMs?: number;
+  /** Web chat abuse limits (tests; the defaults are in web.channel.ts). */
+  webLimits?: Partial<WebLimits>;
 }
 
 export async function createApp(config: Config, options: AppOptions) {
@@ -76,13 +96,17 @@ export async function createApp(config: Config, options: AppOptions) {
   const translator = createTranslator(config.defaultLocale, resources);
   const workers = new Map<string, DeliveryWorker>();
   // Photos people send are copied while the platform's link is valid; see PhotoSource.
+  // Downloads are fenced (allowed hosts, no redirects, no private addresses, a byte limit) and
+  // stored as re-encoded files without metadata (config.media.dir).
   const photoSource: PhotoSource = {
-    async fetch(channel, photo) {
-      if (channel === 'telegram' && photo.fileId && telegram) return telegram.fetchPhoto(photo.fileId);
-      if (channel === 'zalo' && photo.url && zalo) return zalo.fetchPhoto(photo.url);
+    async fetch(channel, photo, maxBytes) {
+      const fence = { allowHosts: config.media.fetchHosts, maxBytes };
+      if (channel === 'telegram' && photo.fileId && telegram) return telegram.fetchPhoto(photo.fileId, fence);
+      if (channel === 'zalo' && photo.url && zalo) return zalo.fetchPhoto(photo.url, fence);
       throw new Error(`cannot fetch a ${channel} photo`);
     },
   };
+  const mediaFiles = createImageFiles(path.resolve(config.media.dir));
   const services = createServices({
     db,
     defaultLocale: config.defaultLocale,
@@ -90,20 +114,61 @@ export async function createApp(config: Config, options: AppOptions) {
     translator,
     publicUrl: config.publicUrl,
     escalation: config.escalation,
+    // A public web chat is open to anyone: there, groups are joined with an invite code only.
+    webJoinNeedsInviteCode: Boolean(config.publicUrl),
     photoSource,
+    mediaFiles,
     onQueued: (channels) => channels.forEach((c) => workers.get(c)?.kick()),
   });
+  for (const warning of config.warnings ?? []) logger.warn(warning);
   if (config.demoData && (await services.areas.isEmpty())) {
     const counts = await importAreas(db, JSON.parse(readFileSync(DEMO_FILE, 'utf8')));
     logger.info(`database was empty: loaded the demo area tree (${counts.areas} areas, ${counts.groups} groups)`);
   }
 
   for (const admin of config.adminIds) {
-    await services.roles.grant(null, await services.roles.personFor(admin.channel, admin.id), 'admin');
+    await services.roles.grant(null, await services.roles.personFor(admin.channel, admin.id, config.defaultLocale), 'admin');
   }
 
-  const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, settingsFeature, generalFeature];
-  const core = createBotCore({ services, translator, features, logger });
+  // The officers' and leaders' web console (/console): one-time sign-in links from the bot.
+  const consoleWeb = createConsole({ db, services, translator, clock, logger, defaultLocale: config.defaultLocale, publicUrl: config.publicUrl, tileUrl: config.consoleTileUrl, port: () => port });
+  const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, settingsFeature, createConsoleFeature({ issueLink: consoleWeb.issueLink }), generalFeature, participationFeature, confirmRepeatsFeature];
+  // Direct replies: to the outbox (paced, ordered per chat) or the web inbox, in the turn's transaction.
+  const core = createBotCore({ services, translator, features, logger, messageLimit: config.messageLimit, replies: createReplySink({
+      inboxes: { web: (tx, chatId, replies) => createWebInbox(tx as typeof db).push(chatId, replies.map(webPayload)) },
+    }),
+  });
+
+  /** The outbox's depth and oldest waiting row per channel: for /healthz and /metrics. */
+  async function queueStats(): Promise<QueueStats> {
+    const rows = await db.delivery.groupBy({
+      by: ['channel'],
+      where: { status: { in: ['queued', 'sending'] } },
+      _count: { _all: true },
+      _min: { createdAt: true },
+    });
+    const at = clock.now().getTime();
+    return {
+      depth: Object.fromEntries(rows.map((r) => [r.channel, r._count._all])),
+      oldestAgeSeconds: Object.fromEntries(rows.map((r) => [r.channel, r._min.createdAt ? Math.max(0, (at - r._min.createdAt.getTime()) / 1000) : 0])),
+    };
+  }
+  const metrics = createMetrics({
+    queueStats,
+    deliveryStats: () => Object.fromEntries([...workers].map(([name, worker]) => [name, worker.stats()])),
+  });
+  /** The core's handler, counted and timed for /metrics. */
+  const handle: typeof core.handle = async (inbound) => {
+    const startedAt = performance.now();
+    try {
+      const replies = await core.handle(inbound);
+      metrics.updateHandled(inbound.channel, 'ok', startedAt);
+      return replies;
+    } catch (error) {
+      metrics.updateHandled(inbound.channel, 'error', startedAt);
+      throw error;
+    }
+  };
 
   const commandSets = LOCALES.map((locale) => ({
     languageCode: locale === config.defaultLocale ? '' : locale,
@@ -115,27 +180,39 @@ export async function createApp(config: Config, options: AppOptions) {
     ? createTelegramChannel({
         ...config.telegram,
         publicUrl: config.publicUrl,
-        handle: core.handle,
+        handle,
         logger,
         commands: commandSets,
-        loadMedia: (id) => services.media.get(id),
+        loadMedia: (id) => services.media.content(id),
       })
     : undefined;
   const zalo = config.zalo
     ? createZaloChannel({
         ...config.zalo,
         publicUrl: config.publicUrl,
-        handle: core.handle,
+        handle,
         logger,
         pollTimeoutSeconds: options.zaloPoll?.timeoutSeconds,
         backoff: options.zaloPoll?.backoff,
+        mediaLink: (id) => services.media.signedPath(id),
       })
     : undefined;
-  const web = createWebChannel({
-    handle: core.handle,
+  // WEB_CHAT=off: no page, no /api/web/*, no web delivery worker (webhooks, /healthz and /media stay).
+  const web = config.webChat ? createWebChannel({
+    handle,
     inbox: createWebInbox(db),
+    sessions: createWebSessions(db, { defaultLocale: config.defaultLocale, clock }),
+    t: (locale, key) => translator.t(asLocale(locale, config.defaultLocale), key),
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    limits: options.webLimits,
     logger,
-    savePhoto: (bytes, mime) => services.media.save(bytes, mime),
+    // Uploads are streamed to disk by the media service (savePhotoStream); nothing is buffered.
+    savePhoto: async () => {
+      throw new Error('web photos are streamed through savePhotoStream');
+    },
+    savePhotoStream: createUploadHandler(services.media),
+    mediaLink: (id) => services.media.signedPath(id),
     uiStrings: Object.fromEntries(LOCALES.map((l) => [l, resources[l]?.web ?? {}])),
     defaultLocale: config.defaultLocale,
     async localeOfSession(session) {
@@ -143,10 +220,10 @@ export async function createApp(config: Config, options: AppOptions) {
       if (!account) return undefined;
       return (await db.person.findUnique({ where: { id: account.personId } }))?.locale;
     },
-  });
+  }) : undefined;
   if (telegram) channels.push(telegram);
   if (zalo) channels.push(zalo);
-  channels.push(web);
+  if (web) channels.push(web);
 
   const unlimited = { globalPerSecond: 1000, perChatPerSecond: 1000, perGroupPerMinute: 60_000 };
   for (const channel of channels) {
@@ -161,8 +238,9 @@ export async function createApp(config: Config, options: AppOptions) {
         ...options.delivery,
         async afterSent(rows) {
           // Typing a number answers the notification just received (when no flow owns the numbers).
-          const offers = rows.flatMap((row) => {
-            const ids = row.payload.choices?.flat().map((c) => c.id) ?? [];
+          // Direct replies are left out: the conversation already holds what they offered.
+          const offers = rows.filter((row) => row.kind !== 'reply').flatMap((row) => {
+            const ids = packChoices(row.payload.choices?.flat() ?? []); // ids, then labels: typing "Đã nhận" works too
             return ids.length && row.accountId ? [{ accountId: row.accountId, choiceIds: ids }] : [];
           });
           if (offers.length) await services.conversations.offerChoicesMany(offers);
@@ -171,10 +249,13 @@ export async function createApp(config: Config, options: AppOptions) {
     );
   }
   let escalation: ReturnType<typeof startEscalationJob> | undefined;
+  let mediaSweep: ReturnType<typeof startOrphanSweepJob> | undefined;
   let alertFollowUp: ReturnType<typeof startAlertFollowUpJob> | undefined;
+  let participation: ReturnType<typeof startParticipationJobs> | undefined;
 
   const http = createHttpServer({
     logger,
+    publicUrl: config.publicUrl,
     webhooks: {
       telegram: telegram && config.publicUrl
         ? { secret: telegram.webhookSecret, secretHeader: 'x-telegram-bot-api-secret-token', accept: (body) => acceptTelegram(body, telegram.handleWebhookUpdate) }
@@ -184,21 +265,21 @@ export async function createApp(config: Config, options: AppOptions) {
         : undefined,
     },
     routes: [
-      (req, res, url) => web.route(req, res, url),
+      async (req, res, url) => (web ? web.route(req, res, url) : false),
+      createMediaRoute(services.media, logger),
       async (req, res, url) => {
-        const match = req.method === 'GET' && url.pathname.match(/^\/media\/([A-Za-z0-9_-]+)$/);
-        if (!match) return false;
-        const media = await services.media.get(match[1]!);
-        if (!media) sendJson(res, 404, { error: 'not found' });
-        else {
-          res.writeHead(200, { 'content-type': media.mime, 'cache-control': 'private, max-age=86400' });
-          res.end(Buffer.from(media.bytes));
-        }
+        if (req.method !== 'GET' || url.pathname !== '/metrics') return false;
+        const { contentType, body } = await metrics.render();
+        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+        res.end(body);
         return true;
       },
+      (req, res, url) => consoleWeb.route(req, res, url),
     ],
     async health() {
-      return { channels: Object.fromEntries(channels.map((c) => [c.name, c.mode])) };
+      // Reading the queue checks the database too: an unreachable database answers 500.
+      const queue = await queueStats();
+      return { channels: Object.fromEntries(channels.map((c) => [c.name, c.mode])), queue };
     },
   });
 
@@ -237,6 +318,7 @@ export async function createApp(config: Config, options: AppOptions) {
     db,
     services,
     core,
+    consoleWeb,
     translator,
     telegram,
     zalo,
@@ -250,7 +332,7 @@ export async function createApp(config: Config, options: AppOptions) {
       const lines: string[] = [];
       lines.push(`telegram: ${telegram ? await startOrRetry(telegram, 'TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT') : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
       lines.push(`zalo: ${zalo ? await startOrRetry(zalo, 'ZALO_BOT_TOKEN and ZALO_API_ROOT') : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
-      lines.push(`web chat: on at http://localhost:${port}/`);
+      lines.push(web ? `web chat: on at http://localhost:${port}/` : 'web chat: off (WEB_CHAT=off)');
       if (!config.backgroundJobs) {
         lines.push('background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)');
         return lines;
@@ -267,6 +349,14 @@ export async function createApp(config: Config, options: AppOptions) {
         logger,
         everyMs: options.alertFollowUpMs,
       });
+      participation = startParticipationJobs({
+        closeDuePolls: () => services.polls.closeDue(),
+        sendMonthlyAccounts: () => services.monthlyAccount.sendDue(),
+        askMediationFollowUps: () => services.mediation.followUpDue(),
+        logger,
+        everyMs: options.participationJobMs,
+      });
+      mediaSweep = startOrphanSweepJob({ sweep: () => services.media.sweepOrphans(), logger });
       if (options.escalationJob !== false) {
         escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
       }
@@ -279,6 +369,9 @@ export async function createApp(config: Config, options: AppOptions) {
     async stop(): Promise<void> {
       retries.forEach((timer) => clearTimeout(timer));
       escalation?.stop();
+      mediaSweep?.stop();
+      await mediaFiles.close(); // the image re-encoding process
+      participation?.stop();
       alertFollowUp?.stop();
       for (const worker of workers.values()) await worker.stop();
       for (const channel of channels) await channel.stop().catch((error) => logger.warn(`stopping ${channel.name} failed`, { error }));
@@ -295,9 +388,9 @@ function describeStartFailure(error: unknown): string {
   return e.message ?? String(error);
 }
 
-function acceptTelegram(body: unknown, handle: (update: unknown) => void): boolean {
+async function acceptTelegram(body: unknown, handle: (update: unknown) => Promise<void>): Promise<boolean> {
   if (typeof (body as { update_id?: unknown }).update_id !== 'number') return false;
-  handle(body);
+  await handle(body); // answered 200 only once the update's effects are committed
   return true;
 }
 

@@ -50,7 +50,7 @@ describe('parseConfig', () => {
       ZALO_WEBHOOK_SECRET: 'another-secret',
       PUBLIC_URL: 'https://bot.example.com/',
       DEFAULT_LOCALE: 'en',
-      ADMIN_IDS: 'telegram:123456789, zalo:abc',
+      ADMIN_IDS: 'telegram:123456789, zalo:6ede9afa66b88fe6d6a9',
     });
     expect(config.port).toBe(8080);
     expect(config.telegram?.token).toBe(TELEGRAM_TOKEN);
@@ -59,7 +59,7 @@ describe('parseConfig', () => {
     expect(config.defaultLocale).toBe('en');
     expect(config.adminIds).toEqual([
       { channel: 'telegram', id: '123456789' },
-      { channel: 'zalo', id: 'abc' },
+      { channel: 'zalo', id: '6ede9afa66b88fe6d6a9' },
     ]);
   });
 
@@ -113,6 +113,54 @@ describe('parseConfig', () => {
     // A valid token is not shown either when another variable about it is wrong.
     const missingSecret = problemsOf({ PUBLIC_URL: 'https://example.com', TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN }).join('\n');
     expect(missingSecret).not.toContain(TELEGRAM_TOKEN);
+  });
+});
+
+describe('parseConfig: the security defaults (issue 8, L3, L5, L8)', () => {
+  it('DEMO_DATA is on only for a local try-out: off as soon as PUBLIC_URL or a messenger token is set', () => {
+    expect(parseConfig({}).demoData).toBe(true);
+    expect(parseConfig({ PUBLIC_URL: 'https://bot.example.com' }).demoData).toBe(false);
+    expect(parseConfig({ TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN }).demoData).toBe(false);
+    expect(parseConfig({ ZALO_BOT_TOKEN: ZALO_TOKEN }).demoData).toBe(false);
+    expect(parseConfig({ DEMO_DATA: 'off' }).demoData).toBe(false);
+    expect(parseConfig({ TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN, DEMO_DATA: 'on' })).toMatchObject({ demoData: true, warnings: [] });
+    // Asked for explicitly on a public server: allowed, with a warning the service logs at start-up.
+    const publicDemo = parseConfig({ PUBLIC_URL: 'https://bot.example.com', DEMO_DATA: 'on' });
+    expect(publicDemo.demoData).toBe(true);
+    expect(publicDemo.warnings).toEqual([expect.stringMatching(/^DEMO_DATA=on with PUBLIC_URL set: .*invite codes/)]);
+    expect(parseConfig({}).warnings).toEqual([]);
+    expect(problemsOf({ DEMO_DATA: 'yes' })[0]).toMatch(/^DEMO_DATA must be on or off/);
+  });
+
+  it('ADMIN_IDS refuses web chat accounts and ids no channel can present', () => {
+    const web = problemsOf({ ADMIN_IDS: 'telegram:123456789,web:officerKMsess00000000001' });
+    expect(web).toHaveLength(1);
+    expect(web[0]).toMatch(/^ADMIN_IDS cannot name a web chat account .*administrators are Telegram or Zalo accounts/);
+    expect(problemsOf({ ADMIN_IDS: 'telegram:notanumber' })[0]).toMatch(/^ADMIN_IDS "telegram:notanumber" is not a valid id: a Telegram user id is a positive whole number/);
+    expect(problemsOf({ ADMIN_IDS: 'telegram:0' })[0]).toMatch(/not a valid id/);
+    expect(problemsOf({ ADMIN_IDS: 'telegram:123456789012345678901' })[0]).toMatch(/not a valid id/);
+    const long = problemsOf({ ADMIN_IDS: `zalo:${'a'.repeat(5000)}` })[0]!;
+    expect(long).toMatch(/a Zalo user id is 8-32 hexadecimal characters/);
+    expect(long.length).toBeLessThan(500); // the value is shortened in the message
+    expect(parseConfig({ ADMIN_IDS: 'telegram:1,zalo:6ede9afa66b88fe6d6a9' }).adminIds).toHaveLength(2);
+  });
+
+  it('never echoes the user:password of a URL variable, nor password query parameters (L5)', () => {
+    const cases: Record<string, string> = {
+      DATABASE_URL: 'mysql://bot:S3cretPassw0rd@h/db',
+      PUBLIC_URL: 'http://admin:Hunter2Pass@bot.example.com',
+      TELEGRAM_API_ROOT: 'ftp://tg:TgRootPass@tg.example.com',
+      ZALO_API_ROOT: 'gopher://zl:ZaloRootPass@zl.example.com',
+    };
+    const problems = problemsOf(cases);
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(Object.keys(cases).sort());
+    const all = problems.join('\n');
+    for (const password of ['S3cretPassw0rd', 'Hunter2Pass', 'TgRootPass', 'ZaloRootPass', 'bot:', 'admin:']) expect(all).not.toContain(password);
+    // The rest of the value is still shown, so the mistake can be found.
+    expect(all).toContain('(got "mysql://***@h/db")');
+    const query = problemsOf({ DATABASE_URL: 'mysql://h/db?user=bot&password=QuerySecret1' }).join('\n');
+    expect(query).not.toContain('QuerySecret1');
+    expect(query).toContain('password=***');
   });
 });
 

@@ -13,7 +13,7 @@ import { DomainError } from '../core/errors.js';
 import { systemClock } from '../core/ports/clock.js';
 import { formatTime } from '../core/format.js';
 import type { Db } from '../core/services/db.js';
-import type { Channel } from '../core/messages.js';
+import { isAccountId, splitAccountRef } from '../core/account-ids.js';
 
 type T = (key: string, params?: Record<string, unknown>) => string;
 
@@ -29,8 +29,9 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
   const handlers: Record<string, (db: Db) => Promise<number>> = {
     import: (db) => importFile(db, args[0], t, out),
     areas: (db) => listAreas(db, t, out),
-    grant: (db) => changeRole(db, 'grant', args, t, out),
-    revoke: (db) => changeRole(db, 'revoke', args, t, out),
+    accounts: (db) => listAccounts(db, args.join(' '), t, out, config.defaultLocale),
+    grant: (db) => changeRole(db, 'grant', args, t, out, config.defaultLocale),
+    revoke: (db) => changeRole(db, 'revoke', args, t, out, config.defaultLocale),
     audit: (db) => showAudit(db, Number(args[0] ?? 50), t, out),
   };
   const handler = handlers[command];
@@ -106,6 +107,33 @@ async function importFile(db: Db, file: string | undefined, t: T, out: (line: st
   }
 }
 
+/**
+ * The accounts that have written to the bot, newest first, optionally filtered by a part of the
+ * name, username or id: how an administrator finds the id to grant a role to (a Telegram user
+ * does not know their numeric id; they send /start, then appear here).
+ */
+async function listAccounts(db: Db, search: string, t: T, out: (line: string) => void, locale: string): Promise<number> {
+  const q = search.trim();
+  const rows = await db.channelAccount.findMany({
+    where: q ? { OR: [{ displayName: { contains: q } }, { username: { contains: q } }, { externalId: { contains: q } }] } : {},
+    orderBy: { lastSeenAt: 'desc' },
+    take: 50,
+    include: { person: { select: { displayName: true } } },
+  });
+  if (!rows.length) out(t('admin:accountsEmpty'));
+  for (const a of rows) {
+    out(
+      t('admin:accountLine', {
+        account: `${a.channel}:${a.externalId}`,
+        name: a.displayName ?? a.person.displayName ?? '—',
+        username: a.username ? ` (@${a.username})` : '',
+        seen: formatTime(a.lastSeenAt, locale),
+      }),
+    );
+  }
+  return 0;
+}
+
 async function listAreas(db: Db, t: T, out: (line: string) => void): Promise<number> {
   const areas = await db.area.findMany({ orderBy: { name: 'asc' } });
   const groups = await db.group.findMany({ orderBy: { name: 'asc' } });
@@ -122,28 +150,78 @@ async function listAreas(db: Db, t: T, out: (line: string) => void): Promise<num
   return 0;
 }
 
-async function changeRole(db: Db, verb: 'grant' | 'revoke', args: string[], t: T, out: (line: string) => void): Promise<number> {
+/**
+ * grant|revoke <role> <channel:id> [code] [--create]. The id must have the shape its channel
+ * uses; a grant goes only to an account that has written to the bot, unless --create asks to
+ * create it in advance (in DEFAULT_LOCALE). Web chat ids are issued by the server: a web grant
+ * needs an existing account, and works only once that person linked Telegram or Zalo.
+ */
+const BAD_ID_KEYS = { telegram: 'admin:badId_telegram', zalo: 'admin:badId_zalo', web: 'admin:badId_web' } as const;
+
+async function changeRole(db: Db, verb: 'grant' | 'revoke', rawArgs: string[], t: T, out: (line: string) => void, locale: string): Promise<number> {
+  const create = rawArgs.includes('--create');
+  const args = rawArgs.filter((a) => a !== '--create');
   const [roleArg = '', personArg = '', scope] = args;
   if (!GRANTABLE_ROLES.includes(roleArg as GrantableRole)) {
     out(t('admin:badRole', { value: roleArg }));
     return 1;
   }
-  const m = /^(telegram|zalo|web):(\S+)$/.exec(personArg);
-  if (!m) {
-    out(t('admin:badPerson', { value: personArg }));
+  const ref = splitAccountRef(personArg);
+  if (!ref) {
+    out(t('admin:badPerson', { value: personArg.slice(0, 80) }));
+    return 1;
+  }
+  if (!isAccountId(ref.channel, ref.id)) {
+    out(t(BAD_ID_KEYS[ref.channel], { value: personArg.slice(0, 80) }));
+    return 1;
+  }
+  if (create && (verb === 'revoke' || ref.channel === 'web')) {
+    out(t(verb === 'revoke' ? 'admin:createOnlyForGrant' : 'admin:webNoCreate', { person: personArg }));
     return 1;
   }
   const roles = createRoleService(db, systemClock);
-  const personId = await roles.personFor(m[1] as Channel, m[2]!);
   const role = roleArg as GrantableRole;
+  let personId = await roles.findPerson(ref.channel, ref.id);
+  if (!personId) {
+    if (ref.channel === 'web') {
+      out(t('admin:webUnknown', { person: personArg }));
+      return 1;
+    }
+    if (verb === 'revoke' || !create) {
+      out(t(verb === 'revoke' ? 'admin:unknownAccountRevoke' : 'admin:unknownAccount', { person: personArg }));
+      return 1;
+    }
+  }
   if (verb === 'grant') {
-    await roles.grant(null, personId, role, scope);
+    // Check the scope before creating anybody: a mistake changes nothing.
+    await roles.grant(null, personId ?? (await checkedScopeThenCreate(db, roles, ref, role, scope, locale)), role, scope);
     out(t('admin:granted', { role, person: personArg, scope: scope ? ` (${scope})` : '' }));
+    if (!personId) out(t('admin:createdInAdvance', { person: personArg }));
+    if (ref.channel === 'web' && personId && !(await roles.hasMessengerAccount(personId))) out(t('admin:webNeedsMessenger'));
   } else {
-    const count = await roles.revoke(null, personId, role, scope);
+    const count = await roles.revoke(null, personId!, role, scope);
     out(t('admin:revoked', { role, person: personArg, count }));
   }
   return 0;
+}
+
+/** Creates the account for --create once the role's group or area is known to exist. */
+async function checkedScopeThenCreate(
+  db: Db,
+  roles: ReturnType<typeof createRoleService>,
+  ref: { channel: 'telegram' | 'zalo' | 'web'; id: string },
+  role: GrantableRole,
+  scope: string | undefined,
+  locale: string,
+): Promise<string> {
+  if (role === 'leader' || role === 'deputy') {
+    if (!scope || !(await db.group.findUnique({ where: { code: scope } }))) throw new DomainError('admin:groupNeeded', { code: scope ?? '' });
+  } else if (role === 'officer') {
+    if (!scope || !(await db.area.findUnique({ where: { code: scope } }))) throw new DomainError('admin:areaNeeded', { code: scope ?? '' });
+  } else if (scope) {
+    throw new DomainError('admin:adminIsGlobal');
+  }
+  return roles.personFor(ref.channel, ref.id, locale);
 }
 
 async function showAudit(db: Db, limit: number, t: T, out: (line: string) => void): Promise<number> {

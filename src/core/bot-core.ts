@@ -4,15 +4,18 @@
  * everything else goes to the step the person is on.
  */
 import type { Inbound, Outbound, Choice } from './messages.js';
-import type { Flow, FlowContext, StepInput, StepOutcome } from './flow.js';
+import type { Flow, FlowContext, Step, StepInput, StepOutcome } from './flow.js';
 import type { Services } from './services/services.js';
 import type { Identity } from './services/people.service.js';
-import type { ConversationState } from './services/conversation.service.js';
+import type { ConversationState, ReplySink } from './services/conversation.service.js';
 import type { Translator, Locale } from './ports/translator.js';
 import type { Logger } from '../logger.js';
 import { createKeyedQueue } from './keyed-queue.js';
 import { DomainError } from './errors.js';
 import { withHint } from './services/outbox.service.js';
+import { guardInbound } from './abuse/inbound-guard.js';
+import { createMessageLimit } from './abuse/limits.js';
+import { matchLabel, packChoices, unpackChoices } from './choice-match.js';
 
 /** What a command or menu action can do while handling one message. */
 export interface Session {
@@ -50,6 +53,12 @@ export interface Feature {
    * the handler gets what follows the prefix. Each handler checks authorization itself.
    */
   notificationChoices?: Record<string, Action>;
+  /**
+   * A flow's button pressed again after its step is over ("report:send:<draft key>" tapped twice,
+   * or at two instances): the handler says what became of it (e.g. "already sent, PA-7K2Q"); then
+   * the person is back where they are (the current step's prompt, or the menu).
+   */
+  repeatedChoices?: Record<string, Action>;
 }
 
 export interface BotCoreDeps {
@@ -57,9 +66,22 @@ export interface BotCoreDeps {
   translator: Translator;
   features: Feature[];
   logger: Logger;
+  /** Messages per account per window before "slow down" (default 30 per 10 s); false: no limit. */
+  messageLimit?: { max: number; windowMs: number } | false;
+  /**
+   * Where direct replies are stored, in the transaction that records the message as handled
+   * (messengers: the outbox, sent by the paced delivery worker; web chat: its inbox).
+   */
+  replies: ReplySink;
 }
 
 const MAX_INBOUND_TEXT = 4000;
+
+/** Texts worded for Zalo, where choices are typed numbers and only text, photos and stickers arrive. */
+const ZALO_WORDING: Record<string, string> = {
+  'common:unsupported': 'common:unsupportedZalo',
+  'common:chooseFromList': 'common:chooseFromListZalo',
+};
 
 /** Commands that work before someone has read the privacy notice. */
 const BEFORE_ONBOARDING = new Set(['start', 'help', 'lang', 'cancel', 'delete_me', 'link', 'settings']);
@@ -70,8 +92,10 @@ export function createBotCore(deps: BotCoreDeps) {
   const commands = new Map<string, Action>();
   const menuItems: MenuItem[] = [];
   const notificationChoices = new Map<string, Action>();
+  const repeatedChoices = new Map<string, Action>();
   for (const feature of deps.features) {
     for (const [prefix, action] of Object.entries(feature.notificationChoices ?? {})) notificationChoices.set(prefix, action);
+    for (const [prefix, action] of Object.entries(feature.repeatedChoices ?? {})) repeatedChoices.set(prefix, action);
     for (const flow of feature.flows ?? []) flows.set(flow.name, flow);
     for (const [name, action] of Object.entries(feature.commands ?? {})) commands.set(name, action);
     menuItems.push(...(feature.menu ?? []));
@@ -79,20 +103,53 @@ export function createBotCore(deps: BotCoreDeps) {
 
   const perAccount = createKeyedQueue();
 
+  /** Abuse limit on messages per account (src/core/abuse/limits.ts). */
+  const messageLimit = deps.messageLimit === false ? undefined : createMessageLimit({ limit: deps.messageLimit });
+
   /** One message in, the direct replies out; messages of one account are handled in order. */
-  function handle(inbound: Inbound): Promise<Outbound[]> {
+  function handle(raw: Inbound): Promise<Outbound[]> {
+    // Every channel's input is checked and its text cleaned here (L2, L6): a wrong shape is dropped.
+    const inbound = guardInbound(raw);
+    if (!inbound) return Promise.resolve([]);
     return perAccount(`${inbound.channel}:${inbound.accountId}`, () => handleOne(inbound));
   }
 
+  /**
+   * Handles one message exactly once: its effects on the conversation, its replies and the
+   * "handled" mark are committed together (see finish). A crash before that commit leaves the
+   * message unhandled for the platform's retry; the steps that change other records first
+   * (a report's confirm, an alert's send) are idempotent (draft keys), so a retry finds them.
+   */
   async function handleOne(inbound: Inbound): Promise<Outbound[]> {
-    if (!(await services.processedUpdates.firstTime(`${inbound.channel}:${inbound.updateId}`))) return [];
+    const updateKey = `${inbound.channel}:${inbound.updateId}`;
+    // Per-account flood limit, in memory (src/core/abuse/limits.ts): over it, one "slow down", then nothing.
+    const limited = messageLimit?.check(inbound) ?? 'ok';
+    if (limited === 'drop') return [];
+    if (await services.processedUpdates.seen(updateKey)) return [];
     const identity = await services.people.resolve(inbound);
+    /** Commits the turn; the replies returned are already stored for delivery. */
+    const finish = async (state: ConversationState | null, out: Outbound[], erased = false): Promise<Outbound[]> => {
+      const channels = await services.processedUpdates.finishTurn({
+        updateKey,
+        accountId: identity.account.id,
+        state,
+        replies: out,
+        to: { channel: inbound.channel, accountId: erased ? null : identity.account.id, chatId: inbound.chatId },
+        sink: deps.replies,
+      });
+      if (!channels) return []; // handled meanwhile by another handler (two instances): its replies went out
+      services.outbox.notify(channels);
+      return out;
+    };
     let locale = services.people.localeOf(identity.person);
-    const t = (key: string, params?: Record<string, unknown>) => translator.t(locale, key, params);
+    // Zalo has no buttons and delivers no locations: a few texts say so in their Zalo wording.
+    const t = (key: string, params?: Record<string, unknown>) =>
+      translator.t(locale, inbound.channel === 'zalo' ? (ZALO_WORDING[key] ?? key) : key, params);
+    if (limited === 'warn') return finish(null, [messageLimit!.slowDown(t)]);
 
     if (inbound.chatType === 'group') {
       // Nothing private is ever handled in a group chat; commands get a pointer to the private chat.
-      return inbound.kind === 'command' ? [{ text: t('common:groupChat') }] : [];
+      return finish(null, inbound.kind === 'command' ? [{ text: t('common:groupChat') }] : []);
     }
 
     const state = await services.conversations.load(identity.account.id);
@@ -101,6 +158,7 @@ export function createBotCore(deps: BotCoreDeps) {
 
     const flowContext = (): FlowContext => ({
       identity,
+      channel: inbound.channel,
       get locale() {
         return locale;
       },
@@ -121,7 +179,14 @@ export function createBotCore(deps: BotCoreDeps) {
       if (!step) throw new Error(`flow ${flow.name} has no step ${stepName}`);
       state.flow = flow.name;
       state.step = stepName;
-      replies.push(await step.prompt(flowContext()));
+      replies.push(await promptOf(step));
+    }
+
+    /** A step's prompt; beside a typed answer its choices are picked by their words, not numbers. */
+    async function promptOf(step: Step): Promise<Outbound> {
+      const out = await step.prompt(flowContext());
+      if (!step.textInput || step.numbersPick || !out.choices?.length) return out;
+      return { ...out, byLabel: true, hint: out.hint ?? t('common:typeLabelHint') };
     }
 
     async function apply(flow: Flow, outcome: StepOutcome): Promise<void> {
@@ -186,7 +251,7 @@ export function createBotCore(deps: BotCoreDeps) {
 
     try {
       try {
-        await route(inbound, state, session, replies, flowContext, apply, suspendCurrent);
+        await route(inbound, state, session, replies, flowContext, apply, suspendCurrent, promptOf);
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
         // A refusal the person should read, then where they were.
@@ -213,13 +278,12 @@ export function createBotCore(deps: BotCoreDeps) {
       replies.length = 0;
       replies.push({ text: t('common:internalError') });
       // The state on disk is the one before this message: the person's earlier input is kept.
-      return withHints(replies, t);
+      return finish(null, withHints(replies, t));
     }
     // Typing a number picks from the last list shown in this turn; with no list, numbers are plain text.
     const lastWithChoices = [...replies].reverse().find((r) => r.choices?.length);
-    state.choices = lastWithChoices ? lastWithChoices.choices!.flat().map((c) => c.id) : [];
-    if (!erased) await services.conversations.save(identity.account.id, state);
-    return withHints(replies, t);
+    state.choices = lastWithChoices ? packChoices(lastWithChoices.choices!.flat()) : [];
+    return finish(erased ? null : state, withHints(replies, t), erased);
   }
 
   async function route(
@@ -230,6 +294,7 @@ export function createBotCore(deps: BotCoreDeps) {
     flowContext: () => FlowContext,
     apply: (flow: Flow, outcome: StepOutcome) => Promise<void>,
     suspendCurrent: () => void,
+    promptOf: (step: Step) => Promise<Outbound>,
   ): Promise<void> {
     const t = session.t;
     const flow = state.flow ? flows.get(state.flow) : undefined;
@@ -239,7 +304,7 @@ export function createBotCore(deps: BotCoreDeps) {
       const action = commands.get(inbound.command);
       if (!action) {
         replies.push({ text: t('common:unknownCommand', { command: inbound.command.slice(0, 40) }) });
-        if (flow && step) replies.push(await step.prompt(flowContext()));
+        if (flow && step) replies.push(await promptOf(step));
         else await session.showMenu();
         return;
       }
@@ -259,13 +324,19 @@ export function createBotCore(deps: BotCoreDeps) {
       await session.showMenu();
       return;
     }
-    // A typed number picks from the last list offered, on every channel.
-    if (input.kind === 'text' && /^\s*\d{1,3}\s*$/.test(input.text) && state.choices.length > 0) {
+    const offered = unpackChoices(state.choices);
+    // Typing a choice's label picks it, with or without accents, in any case ("bo qua", "BỎ QUA").
+    const byLabel = input.kind === 'text' ? matchLabel(input.text, offered.ids, offered.labels) : undefined;
+    // A bare number typed in a free-text step (a house number, an answer) is text; elsewhere it
+    // picks from the last list offered, on every channel.
+    const numbersAreText = Boolean(step?.textInput && !step.numbersPick);
+    if (byLabel) input = { kind: 'choice', choice: byLabel };
+    else if (input.kind === 'text' && /^\s*\d{1,3}\s*$/.test(input.text) && offered.ids.length > 0 && !numbersAreText) {
       const n = Number(input.text.trim());
-      const id = state.choices[n - 1];
+      const id = offered.ids[n - 1];
       if (!id) {
-        replies.push({ text: t('common:choiceOutOfRange', { number: n, max: state.choices.length }) });
-        if (flow && step) replies.push(await step.prompt(flowContext()));
+        replies.push({ text: t('common:choiceOutOfRange', { number: n, max: offered.ids.length }) });
+        if (flow && step) replies.push(await promptOf(step));
         else await session.showMenu();
         return;
       }
@@ -289,9 +360,20 @@ export function createBotCore(deps: BotCoreDeps) {
       }
     }
 
+    if (input.kind === 'choice' && !(flow && step && offered.ids.includes(input.choice))) {
+      const choice = input.choice;
+      const repeated = [...repeatedChoices.keys()].find((p) => choice.startsWith(p));
+      if (repeated) {
+        await repeatedChoices.get(repeated)!(session, choice.slice(repeated.length));
+        if (flow && step) replies.push(await step.prompt(flowContext()));
+        else await session.showMenu();
+        return;
+      }
+    }
+
     if (flow && step) {
       // A button from an older message (or a forged one) is not an answer to this step.
-      if (input.kind === 'choice' && !state.choices.includes(input.choice)) {
+      if (input.kind === 'choice' && !offered.ids.includes(input.choice)) {
         await apply(flow, { retry: { text: t('common:chooseFromList') } });
         return;
       }

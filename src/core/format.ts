@@ -26,10 +26,42 @@ export function formatClock(date: Date, locale: string): string {
   return formatter(locale, false).format(date);
 }
 
-/** The first `max` characters of a text, cut at a word, with an ellipsis when cut. */
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * The first `max` characters of a text, cut at a word, with an ellipsis when cut. The cut
+ * never splits a character: it falls between grapheme clusters (an emoji with its skin tone
+ * or a ZWJ family, a letter with its combining marks), so no lone surrogate reaches a platform.
+ * `max` counts UTF-16 units, as the platforms' length limits do.
+ */
 export function excerpt(text: string, max: number): string {
   if (text.length <= max) return text;
-  const cut = text.slice(0, max);
+  let end = 0;
+  for (const { segment, index } of segmenter.segment(text)) {
+    if (index + segment.length > max) break;
+    end = index + segment.length;
+  }
+  const cut = text.slice(0, end);
   const space = cut.lastIndexOf(' ');
   return (space > max / 2 ? cut.slice(0, space) : cut) + '…';
+}
+
+/**
+ * Characters that change how text is shown without being seen: bidi embeddings, overrides and
+ * isolates (U+202A-202E, U+2066-2069), direction marks (U+200E, U+200F, U+061C), zero-width
+ * space, word joiner, invisible operators and the BOM, soft hyphen, and C0/C1 control characters
+ * other than tab and line breaks.
+ */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+/** A zero-width joiner or non-joiner, except the joiner inside an emoji sequence (👨‍👩‍👧, 🏳️‍🌈). */
+const STRAY_JOINER = /\u200C|(?<![\p{Extended_Pictographic}\uFE0F\u{1F3FB}-\u{1F3FF}])\u200D|\u200D(?!\p{Extended_Pictographic})/gu;
+
+/**
+ * User text as the service keeps and shows it (L2): invisible formatting characters removed, so
+ * "\u202Egnp.exe" cannot pose as "exe.png" to a handler and a text of only zero-width
+ * characters is empty. Line breaks and tabs stay; CR LF becomes LF.
+ */
+export function cleanUserText(text: string): string {
+  return text.replace(/\r\n?/g, '\n').replace(INVISIBLE, '').replace(STRAY_JOINER, '');
 }

@@ -71,6 +71,11 @@ export interface Outbound {
   askContact?: string;
   /** "Type a number to choose:", in the person's language; shown where choices are a numbered list. */
   hint?: string;
+  /**
+   * The choices sit beside a typed answer (Skip, Back under "which house number?"): a typed number
+   * is the answer, so they are picked by typing their words. Zalo lists them without numbers.
+   */
+  byLabel?: boolean;
 }
 
 /**

@@ -52,6 +52,37 @@ export function secretMatches(presented: string | string[] | undefined, expected
   return timingSafeEqual(a, b);
 }
 
+/** The page's policy: nothing inline, nothing from elsewhere, never framed. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/**
+ * Headers every answer of the HTTP server carries (HTML, scripts, JSON, media, 404s). A route
+ * may replace one with its own value in writeHead (the media route sends a sandboxing CSP).
+ */
+export function securityHeaders(options: { https: boolean }): Record<string, string> {
+  return {
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    ...(options.https ? { 'strict-transport-security': 'max-age=31536000' } : {}),
+  };
+}
+
+/** The cookies of a request, by name (the first of a repeated name wins). */
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (name && !(name in cookies)) cookies[name] = part.slice(eq + 1).trim();
+  }
+  return cookies;
+}
+
 export function parseJson(buffer: Buffer): unknown {
   try {
     return JSON.parse(buffer.toString('utf8'));

@@ -5,15 +5,19 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
-import { BodyTooLargeError, parseJson, readBody, secretMatches, sendJson } from './http-util.js';
+import { BodyTooLargeError, parseJson, readBody, secretMatches, securityHeaders, sendJson } from './http-util.js';
 
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 export interface WebhookEndpoint {
   secret?: string;
   secretHeader: string;
-  /** Takes a parsed JSON body; false means "not an update we understand" (answered 400). */
-  accept(body: unknown): boolean;
+  /**
+   * Takes a parsed JSON body; false means "not an update we understand" (answered 400).
+   * The answer (200) goes out only once the promise resolved: after the update's effects were
+   * committed. A rejection answers 500, so the platform delivers the update again.
+   */
+  accept(body: unknown): boolean | Promise<boolean>;
 }
 
 export interface HttpServerDeps {
@@ -21,10 +25,13 @@ export interface HttpServerDeps {
   webhooks: Partial<Record<'telegram' | 'zalo', WebhookEndpoint>>;
   routes: Array<(req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>>;
   health(): Promise<Record<string, unknown>>;
+  /** PUBLIC_URL, when set: an https address adds HSTS to every answer. */
+  publicUrl?: string;
 }
 
 export function createHttpServer(deps: HttpServerDeps) {
   const { logger } = deps;
+  const headers = Object.entries(securityHeaders({ https: deps.publicUrl?.startsWith('https://') ?? false }));
 
   async function webhook(endpoint: WebhookEndpoint, req: IncomingMessage, res: ServerResponse) {
     if (!secretMatches(req.headers[endpoint.secretHeader], endpoint.secret)) {
@@ -33,12 +40,13 @@ export function createHttpServer(deps: HttpServerDeps) {
     }
     const body = parseJson(await readBody(req, MAX_WEBHOOK_BYTES));
     if (body === undefined || body === null || typeof body !== 'object') return sendJson(res, 400, { error: 'body must be a JSON object' });
-    if (!endpoint.accept(body)) return sendJson(res, 400, { error: 'not an update' });
+    if (!(await endpoint.accept(body))) return sendJson(res, 400, { error: 'not an update' });
     sendJson(res, 200, { ok: true });
   }
 
   async function dispatch(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    for (const [name, value] of headers) res.setHeader(name, value);
     try {
       const hook = url.pathname.match(/^\/webhooks\/(telegram|zalo)$/)?.[1] as 'telegram' | 'zalo' | undefined;
       if (hook) {

@@ -12,6 +12,10 @@ export function createWebInbox(db: Db) {
       }
       return seqs;
     },
+    /** Removes every message of a web account (its person was erased and the page was handed them). */
+    async removeAll(session: string): Promise<void> {
+      await db.webMessage.deleteMany({ where: { session } });
+    },
     async after(session: string, seq: number, limit = 100): Promise<(Outbound & { seq: number })[]> {
       const rows = await db.webMessage.findMany({ where: { session, seq: { gt: seq } }, orderBy: { seq: 'asc' }, take: limit });
       return rows.map((r) => ({ seq: r.seq, ...(JSON.parse(r.payload) as Outbound) }));

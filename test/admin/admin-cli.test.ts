@@ -59,7 +59,7 @@ describe('admin CLI: importing the area tree', () => {
     const { env } = freshDir();
     const first = await admin(env, 'import', SAMPLE);
     expect(first).toMatchObject({ code: 0 });
-    expect(first.text).toBe('Đã nạp 7 khu vực và 8 tổ dân phố.');
+    expect(first.text).toBe('Đã nạp 6 khu vực và 8 tổ dân phố.');
 
     const snapshot = () =>
       inspect(env, async (db) => ({
@@ -68,38 +68,37 @@ describe('admin CLI: importing the area tree', () => {
       }));
     const before = await snapshot();
     expect(before.areas.map((a) => [a.code, a.level, a.parent?.code ?? null])).toEqual([
-      ['BN', 'province', null],
-      ['BN-TD', 'district', 'BN'],
-      ['BN-TD-LIM', 'ward', 'BN-TD'],
-      ['BN-TD-PT', 'ward', 'BN-TD'],
-      ['BN-TP', 'district', 'BN'],
-      ['BN-TP-DP', 'ward', 'BN-TP'],
-      ['BN-TP-VN', 'ward', 'BN-TP'],
+      ['LD', 'province', null],
+      ['LD-HT', 'ward', 'LD'],
+      ['LD-MN', 'ward', 'LD'],
+      ['LD-PQ', 'special', 'LD'],
+      ['LD-PT', 'ward', 'LD'],
+      ['LD-XH', 'ward', 'LD'],
     ]);
-    expect(before.areas.find((a) => a.code === 'BN-TP-VN')!.name).toBe('Phường Vũ Ninh');
+    expect(before.areas.find((a) => a.code === 'LD-MN')).toMatchObject({ name: 'Phường Mũi Né', levelName: 'Phường', policeUnit: 'Công an phường Mũi Né' });
     const byCode = Object.fromEntries(before.groups.map((g) => [g.code, g]));
     expect(Object.keys(byCode)).toHaveLength(8);
-    expect(byCode['BN-TP-VN-01']).toMatchObject({ name: 'Khu phố Thanh Sơn', inviteCode: 'VNTS234', joinPolicy: 'open' });
-    expect(byCode['BN-TP-VN-02']).toMatchObject({ name: 'Khu phố Đông Xuyên', inviteCode: 'VNDX345', joinPolicy: 'approval' });
-    expect(byCode['BN-TD-LIM-02']!.joinPolicy).toBe('approval');
-    expect(byCode['BN-TD-LIM-01']!.area.code).toBe('BN-TD-LIM');
+    expect(byCode['LD-MN-03']).toMatchObject({ name: 'Khu phố 3', inviteCode: 'MNK345', joinPolicy: 'open' });
+    expect(byCode['LD-MN-05']).toMatchObject({ name: 'Khu phố 5', inviteCode: 'MNK567', joinPolicy: 'approval' });
+    expect(byCode['LD-XH-04']!.joinPolicy).toBe('approval');
+    expect(byCode['LD-PT-01']!.area.code).toBe('LD-PT');
     // A quoted field keeps its comma.
-    expect(byCode['BN-TD-PT-02']!.name).toBe('Thôn Ngọc Đôi, xóm Chùa');
+    expect(byCode['LD-PQ-02']!.name).toBe('Thôn 2, tổ 1');
     // Groups without a code in the file get one from the unambiguous alphabet.
-    for (const code of ['BN-TP-DP-02', 'BN-TD-LIM-02', 'BN-TD-PT-02']) expect(byCode[code]!.inviteCode).toMatch(INVITE);
+    for (const code of ['LD-PT-02', 'LD-XH-04', 'LD-PQ-02']) expect(byCode[code]!.inviteCode).toMatch(INVITE);
     expect(new Set(before.groups.map((g) => g.inviteCode)).size).toBe(8);
 
     // `areas` shows the tree with codes and policies.
     const tree = await admin(env, 'areas');
     expect(tree.code).toBe(0);
-    expect(tree.lines).toContain('Tỉnh Bắc Ninh [BN]');
-    expect(tree.lines).toContain('  Huyện Tiên Du [BN-TD]');
-    expect(tree.lines).toContain('    Phường Vũ Ninh [BN-TP-VN]');
-    expect(tree.lines).toContain('      • Khu phố Đông Xuyên [BN-TP-VN-02] mã mời VNDX345 (cần duyệt)');
+    expect(tree.lines).toContain('Tỉnh Lâm Đồng [LD]');
+    expect(tree.lines).toContain('  Đặc khu Phú Quý [LD-PQ]');
+    expect(tree.lines).toContain('  Phường Mũi Né [LD-MN]');
+    expect(tree.lines).toContain('    • Khu phố 5 [LD-MN-05] mã mời MNK567 (cần duyệt)');
 
     // Re-import: same counts, same rows, generated invite codes kept.
     const again = await admin(env, 'import', SAMPLE);
-    expect(again).toMatchObject({ code: 0, text: 'Đã nạp 7 khu vực và 8 tổ dân phố.' });
+    expect(again).toMatchObject({ code: 0, text: 'Đã nạp 6 khu vực và 8 tổ dân phố.' });
     const after = await snapshot();
     expect(after.areas.map((a) => [a.id, a.code, a.parentId])).toEqual(before.areas.map((a) => [a.id, a.code, a.parentId]));
     expect(after.groups.map((g) => [g.id, g.code, g.inviteCode, g.joinPolicy, g.areaId])).toEqual(
@@ -129,7 +128,7 @@ describe('admin CLI: importing the area tree', () => {
     expect(result.code).toBe(1);
     expect(result.lines).toEqual([
       'Dòng 3, cột name: không được để trống',
-      'Dòng 4, cột level: phải là một trong: province, district, ward',
+      'Dòng 4, cột level: phải là một trong: province, district, commune, ward, special',
       expect.stringMatching(/^Dòng 5, cột parent: không có khu vực "XA-NOPE"/),
       expect.stringMatching(/^Dòng 6, cột (invite_code|join_policy): /),
       expect.stringMatching(/^Dòng 6, cột (invite_code|join_policy): /),
@@ -164,10 +163,10 @@ describe('admin CLI: importing the area tree', () => {
 
     // An invite code already used by another group in the database is refused too, with its line.
     expect((await admin(env, 'import', SAMPLE)).code).toBe(0);
-    const taken = writeTemp(dir, 'taken.csv', ['kind,code,name,parent,level,join_policy,invite_code', 'group,BN-TP-VN-09,Khu phố mới,BN-TP-VN,,open,vnts234'].join('\n'));
+    const taken = writeTemp(dir, 'taken.csv', ['kind,code,name,parent,level,join_policy,invite_code', 'group,LD-MN-09,Khu phố mới,LD-MN,,open,mnk345'].join('\n'));
     const takenResult = await admin(env, 'import', taken);
     expect(takenResult.code).toBe(1);
-    expect(takenResult.lines[0]).toMatch(/^Dòng 2, cột invite_code: .*VNTS234/);
+    expect(takenResult.lines[0]).toMatch(/^Dòng 2, cột invite_code: .*MNK345/);
     expect(await inspect(env, (db) => db.group.count())).toBe(8);
 
     // A file that is not there.
@@ -209,7 +208,7 @@ describe('admin CLI: importing the area tree', () => {
     );
     const result = await admin(env, 'import', bad);
     expect(result.code).toBe(1);
-    expect(result.lines).toContain('areas.0, trường level: phải là một trong: province, district, ward');
+    expect(result.lines).toContain('areas.0, trường level: phải là một trong: province, district, commune, ward, special');
     expect(result.lines).toContain('groups.0, trường name: không được để trống');
     expect(result.lines.at(-1)).toBe('Không nạp gì cả: 2 lỗi cần sửa.');
     expect(await inspect(env, (db) => db.area.count())).toBe(3);
@@ -234,8 +233,8 @@ describe('admin CLI: importing the area tree', () => {
       child.on('close', resolve);
     });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toContain('Đã nạp 7 khu vực và 8 tổ dân phố.');
-    expect(await inspect(env, async (db) => [await db.area.count(), await db.group.count()])).toEqual([7, 8]);
+    expect(stdout).toContain('Đã nạp 6 khu vực và 8 tổ dân phố.');
+    expect(await inspect(env, async (db) => [await db.area.count(), await db.group.count()])).toEqual([6, 8]);
   }, 60_000);
 });
 
@@ -246,8 +245,12 @@ describe('admin CLI: roles and the audit log', () => {
     const startedAt = new Date(Date.now() - 1000);
 
     // Leader and deputy are membership roles in a group.
-    expect(await admin(env, 'grant', 'leader', 'telegram:111', 'BN-TP-VN-01')).toMatchObject({ code: 0, text: 'Đã cấp vai trò leader cho telegram:111 (BN-TP-VN-01).' });
-    expect((await admin(env, 'grant', 'deputy', 'zalo:zl-deputy-1', 'BN-TP-VN-01')).code).toBe(0);
+    // Nobody has written to the bot yet: --create grants in advance (the account is made in DEFAULT_LOCALE).
+    expect((await admin(env, 'grant', 'leader', 'telegram:111', 'LD-MN-03', '--create')).lines).toEqual([
+      'Đã cấp vai trò leader cho telegram:111 (LD-MN-03).',
+      'telegram:111 chưa nhắn tin với bot: tài khoản vừa được tạo, vai trò có hiệu lực từ tin nhắn đầu tiên của người đó.',
+    ]);
+    expect((await admin(env, 'grant', 'deputy', 'zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03', '--create')).code).toBe(0);
     const memberships = () =>
       inspect(env, (db) =>
         db.membership.findMany({ include: { person: { include: { accounts: true } }, group: true }, orderBy: { createdAt: 'asc' } }).then((rows) =>
@@ -255,91 +258,93 @@ describe('admin CLI: roles and the audit log', () => {
         ),
       );
     expect(await memberships()).toEqual([
-      ['telegram:111', 'BN-TP-VN-01', 'leader', 'active'],
-      ['zalo:zl-deputy-1', 'BN-TP-VN-01', 'deputy', 'active'],
+      ['telegram:111', 'LD-MN-03', 'leader', 'active'],
+      ['zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03', 'deputy', 'active'],
     ]);
 
     // Mistakes are explained, and change nothing.
     expect(await admin(env, 'grant', 'leader', 'telegram:111', 'NOPE-01')).toMatchObject({ code: 1, text: expect.stringMatching(/Không có tổ dân phố mã "NOPE-01"/) });
-    expect(await admin(env, 'grant', 'officer', 'telegram:222')).toMatchObject({ code: 1, text: expect.stringMatching(/Vai trò cán bộ cần mã khu vực/) });
-    expect(await admin(env, 'grant', 'officer', 'telegram:222', 'NOWHERE')).toMatchObject({ code: 1, text: expect.stringMatching(/Không có khu vực mã "NOWHERE"/) });
+    expect(await admin(env, 'grant', 'officer', 'telegram:222', '--create')).toMatchObject({ code: 1, text: expect.stringMatching(/Vai trò cán bộ cần mã khu vực/) });
+    expect(await admin(env, 'grant', 'officer', 'telegram:222', 'NOWHERE', '--create')).toMatchObject({ code: 1, text: expect.stringMatching(/Không có khu vực mã "NOWHERE"/) });
     expect(await admin(env, 'grant', 'king', 'telegram:222')).toMatchObject({ code: 1, text: expect.stringMatching(/Vai trò "king" không hợp lệ/) });
-    expect(await admin(env, 'grant', 'officer', '222', 'BN-TD')).toMatchObject({ code: 1, text: expect.stringMatching(/không phải kênh:id/) });
+    expect(await admin(env, 'grant', 'officer', '222', 'LD-PT')).toMatchObject({ code: 1, text: expect.stringMatching(/không phải kênh:id/) });
 
-    // The officer of district BN-TD, and an admin; the running service sees them.
-    expect(await admin(env, 'grant', 'officer', 'telegram:222', 'BN-TD')).toMatchObject({ code: 0, text: 'Đã cấp vai trò officer cho telegram:222 (BN-TD).' });
-    expect((await admin(env, 'grant', 'officer', 'telegram:222', 'BN-TD')).code).toBe(0); // twice: still one grant
-    expect((await admin(env, 'grant', 'admin', 'web:admin-session-0001')).code).toBe(0);
+    // The officer of ward LD-PT, and an admin; the running service sees them.
+    // The mistakes above created nobody.
+    expect(await inspect(env, (db) => db.channelAccount.count({ where: { externalId: '222' } }))).toBe(0);
+    expect((await admin(env, 'grant', 'officer', 'telegram:222', 'LD-PT', '--create')).lines[0]).toBe('Đã cấp vai trò officer cho telegram:222 (LD-PT).');
+    expect(await admin(env, 'grant', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã cấp vai trò officer cho telegram:222 (LD-PT).' }); // twice: still one grant
+    expect((await admin(env, 'grant', 'admin', 'zalo:a41f93c0d8e2b7f65c13', '--create')).code).toBe(0);
 
     const t: TestApp = await startTestApp({ dir });
     cleanups.push(() => t.stop());
     const { app } = t;
     expect(await app.services.areas.isEmpty()).toBe(false);
-    expect(await app.db.area.count()).toBe(7); // no demo tree on top of an imported one
+    expect(await app.db.area.count()).toBe(6); // no demo tree on top of an imported one
     const person = async (channel: 'telegram' | 'zalo' | 'web', id: string) => (await app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel, externalId: id } } })).personId;
     const officer = await person('telegram', '222');
-    const adminId = await person('web', 'admin-session-0001');
+    const adminId = await person('zalo', 'a41f93c0d8e2b7f65c13');
     expect(await app.db.roleGrant.count({ where: { personId: officer, revokedAt: null } })).toBe(1);
 
-    // One case in a ward under BN-TD (Lim), one in a ward under BN-TP (Vũ Ninh).
+    // One case in ward LD-PT (Phan Thiết), one in ward LD-MN (Mũi Né).
     const reporter = await app.services.roles.personFor('zalo', 'zl-reporter-1');
-    const lim = await app.db.group.findUniqueOrThrow({ where: { code: 'BN-TD-LIM-01' } });
-    const vuNinh = await app.db.group.findUniqueOrThrow({ where: { code: 'BN-TP-VN-01' } });
+    const lim = await app.db.group.findUniqueOrThrow({ where: { code: 'LD-PT-01' } });
+    const vuNinh = await app.db.group.findUniqueOrThrow({ where: { code: 'LD-MN-03' } });
     for (const g of [lim, vuNinh]) await app.db.membership.create({ data: { groupId: g.id, personId: reporter, state: 'active' } });
     const draft = (groupId: string, description: string) => ({ groupId, category: 'order' as const, urgent: false, description, anonymous: true });
-    const inLim = (await app.services.cases.create(reporter, draft(lim.id, 'Tiếng ồn ở Lim'))).case;
-    const inVuNinh = (await app.services.cases.create(reporter, draft(vuNinh.id, 'Tiếng ồn ở Vũ Ninh'))).case;
+    const inLim = (await app.services.cases.create(reporter, draft(lim.id, 'Tiếng ồn ở Phan Thiết'))).case;
+    const inVuNinh = (await app.services.cases.create(reporter, draft(vuNinh.id, 'Tiếng ồn ở Mũi Né'))).case;
 
     const queueRefs = async (personId: string) => (await app.services.cases.queue(personId)).map((c) => c.ref).sort();
     expect(await queueRefs(officer)).toEqual([inLim.ref]);
     expect(await queueRefs(adminId)).toEqual([inLim.ref, inVuNinh.ref].sort());
-    expect(await queueRefs(await person('telegram', '111'))).toEqual([inVuNinh.ref]); // the leader of BN-TP-VN-01
+    expect(await queueRefs(await person('telegram', '111'))).toEqual([inVuNinh.ref]); // the leader of LD-MN-03
     expect(await app.services.groups.canManage(officer, lim.id)).toBe(true);
     expect(await app.services.groups.canManage(officer, vuNinh.id)).toBe(false);
     expect(await app.services.groups.canManage(adminId, vuNinh.id)).toBe(true);
-    // The officer may open the Lim case as a handler, not the Vũ Ninh one.
+    // The officer may open the Phan Thiết case as a handler, not the Mũi Né one.
     const tr = (key: string) => key;
     await expect(app.services.cases.handlerView(officer, inLim.id, tr, 'vi')).resolves.toMatchObject({ case: { ref: inLim.ref } });
     await expect(app.services.cases.handlerView(officer, inVuNinh.id, tr, 'vi')).rejects.toMatchObject({ code: 'cases:forbidden' });
 
     // Revoking (while the service runs) takes effect at once.
-    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'BN-TD')).toMatchObject({ code: 0, text: 'Đã thu hồi 1 vai trò officer của telegram:222.' });
+    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã thu hồi 1 vai trò officer của telegram:222.' });
     expect(await queueRefs(officer)).toEqual([]);
-    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'BN-TD')).toMatchObject({ code: 0, text: 'Đã thu hồi 0 vai trò officer của telegram:222.' });
-    expect((await admin(env, 'revoke', 'admin', 'web:admin-session-0001')).text).toBe('Đã thu hồi 1 vai trò admin của web:admin-session-0001.');
+    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã thu hồi 0 vai trò officer của telegram:222.' });
+    expect((await admin(env, 'revoke', 'admin', 'zalo:a41f93c0d8e2b7f65c13')).text).toBe('Đã thu hồi 1 vai trò admin của zalo:a41f93c0d8e2b7f65c13.');
     expect(await queueRefs(adminId)).toEqual([]);
-    expect((await admin(env, 'revoke', 'leader', 'telegram:111', 'BN-TP-VN-01')).text).toBe('Đã thu hồi 1 vai trò leader của telegram:111.');
-    expect((await admin(env, 'revoke', 'deputy', 'zalo:zl-deputy-1', 'BN-TP-VN-01')).text).toBe('Đã thu hồi 1 vai trò deputy của zalo:zl-deputy-1.');
+    expect((await admin(env, 'revoke', 'leader', 'telegram:111', 'LD-MN-03')).text).toBe('Đã thu hồi 1 vai trò leader của telegram:111.');
+    expect((await admin(env, 'revoke', 'deputy', 'zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03')).text).toBe('Đã thu hồi 1 vai trò deputy của zalo:7a1b2c3d4e5f6a7b8c9d.');
     expect(await queueRefs(await person('telegram', '111'))).toEqual([]);
     expect((await memberships()).filter(([who]) => who !== 'zalo:zl-reporter-1')).toEqual([
-      ['telegram:111', 'BN-TP-VN-01', 'member', 'active'],
-      ['zalo:zl-deputy-1', 'BN-TP-VN-01', 'member', 'active'],
+      ['telegram:111', 'LD-MN-03', 'member', 'active'],
+      ['zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03', 'member', 'active'],
     ]);
 
     // The audit log: every change, by the system, with its time; newest first.
     const rows = await app.db.auditLog.findMany({ where: { action: { startsWith: 'role.' } }, orderBy: { createdAt: 'asc' } });
     expect(rows.map((r) => [r.action, r.subject, r.actorId])).toEqual([
       ['role.leader.granted', `person:${await person('telegram', '111')}`, null],
-      ['role.deputy.granted', `person:${await person('zalo', 'zl-deputy-1')}`, null],
+      ['role.deputy.granted', `person:${await person('zalo', '7a1b2c3d4e5f6a7b8c9d')}`, null],
       ['role.officer.granted', `person:${officer}`, null],
       ['role.admin.granted', `person:${adminId}`, null],
       ['role.officer.revoked', `person:${officer}`, null],
       ['role.admin.revoked', `person:${adminId}`, null],
       ['role.leader.revoked', `person:${await person('telegram', '111')}`, null],
-      ['role.deputy.revoked', `person:${await person('zalo', 'zl-deputy-1')}`, null],
+      ['role.deputy.revoked', `person:${await person('zalo', '7a1b2c3d4e5f6a7b8c9d')}`, null],
     ]);
     for (const r of rows) {
       expect(r.createdAt.getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
       expect(r.createdAt.getTime()).toBeLessThanOrEqual(Date.now());
     }
-    expect(JSON.parse(rows[2]!.detail)).toEqual({ area: 'BN-TD' });
-    expect(JSON.parse(rows[0]!.detail)).toEqual({ group: 'BN-TP-VN-01' });
+    expect(JSON.parse(rows[2]!.detail)).toEqual({ area: 'LD-PT' });
+    expect(JSON.parse(rows[0]!.detail)).toEqual({ group: 'LD-MN-03' });
 
     const audit = await admin(env, 'audit', '8');
     expect(audit.code).toBe(0);
     expect(audit.lines).toHaveLength(8);
-    expect(audit.lines[0]).toMatch(new RegExp(`^\\d{1,2}/\\d{1,2}/\\d{4}.*  hệ thống  role\\.deputy\\.revoked  person:\\S+  \\{"group":"BN-TP-VN-01"\\}$`));
-    expect(audit.lines.some((l) => /  hệ thống  role\.officer\.granted  person:\S+  \{"area":"BN-TD"\}$/.test(l))).toBe(true);
+    expect(audit.lines[0]).toMatch(new RegExp(`^\\d{1,2}/\\d{1,2}/\\d{4}.*  hệ thống  role\\.deputy\\.revoked  person:\\S+  \\{"group":"LD-MN-03"\\}$`));
+    expect(audit.lines.some((l) => /  hệ thống  role\.officer\.granted  person:\S+  \{"area":"LD-PT"\}$/.test(l))).toBe(true);
     const english = await admin({ ...env, DEFAULT_LOCALE: 'en' }, 'audit', '3');
     expect(english.lines.every((l) => l.includes('  system  role.'))).toBe(true);
   }, 60_000);
@@ -350,7 +355,7 @@ describe('admin CLI: roles and the audit log', () => {
     cleanups.push(() => t.stop());
     const account = await t.app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel: 'telegram', externalId: '999' } } });
     expect(await t.app.services.actors.actor(account.personId)).toMatchObject({ admin: true });
-    const group = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-BD-KM-02' } });
+    const group = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-GV-02' } });
     expect(await t.app.services.groups.canManage(account.personId, group.id)).toBe(true);
     expect(await t.app.services.groups.canAppointDeputy(account.personId, group.id)).toBe(true);
     // Another account is not.

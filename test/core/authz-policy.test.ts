@@ -41,12 +41,13 @@ function parseRow(row: string): boolean[] {
   return cells.map((c) => c === 'Y');
 }
 
-const caseIn = (status: string, level: CaseResource['level'] = 'group'): CaseResource => ({
+const caseIn = (status: string, level: CaseResource['level'] = 'group', canClimb = true): CaseResource => ({
   kind: 'case',
   reporterId: 'resident',
   groupId: G,
   areaChain: [W, D, P],
   level,
+  canClimb,
   status,
 });
 
@@ -117,8 +118,8 @@ const CASE_MATRIX: Record<string, { resource: CaseResource; rows: Record<CaseAct
       'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
     },
   },
-  'open (new) at ward level: only police (or an admin) move it on to the district': {
-    resource: caseIn('new', 'ward'),
+  'open (new) with the commune/ward police: only police (or an admin) move it on to the next unit up': {
+    resource: caseIn('new', 'area'),
     rows: {
       //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
       'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
@@ -134,8 +135,8 @@ const CASE_MATRIX: Record<string, { resource: CaseResource; rows: Record<CaseAct
       'case.confirmFixed': '.        .          .      .      .      .       .       .            .',
     },
   },
-  'open (new) at district level: the top of the ladder': {
-    resource: caseIn('new', 'district'),
+  'open (new) with the top police unit of the tree (the province): nobody moves it further': {
+    resource: caseIn('new', 'area', false),
     rows: {
       //                    resident otherGroup member leader deputy wardOff distOff otherWardOff admin
       'case.view':         'Y        .          .      Y      Y      Y       Y       .            Y',
@@ -154,7 +155,7 @@ const CASE_MATRIX: Record<string, { resource: CaseResource; rows: Record<CaseAct
 };
 
 const GROUP: GroupResource = { kind: 'group', groupId: G, areaChain: [W, D, P] };
-const GROUP_ACTIONS: GroupAction[] = ['group.report', 'group.alert', 'group.manage', 'group.appointDeputy'];
+const GROUP_ACTIONS: GroupAction[] = ['group.report', 'group.alert', 'group.manage', 'group.appointDeputy', 'group.consult', 'group.answer', 'group.appointMediator'];
 
 // prettier-ignore
 const GROUP_MATRIX: Record<GroupAction, string> = {
@@ -163,6 +164,9 @@ const GROUP_MATRIX: Record<GroupAction, string> = {
   'group.alert':         '.        .          .      Y      Y      Y       Y       .            Y',
   'group.manage':        '.        .          .      Y      Y      Y       Y       .            Y',
   'group.appointDeputy': '.        .          .      Y      .      Y       Y       .            Y',
+  'group.consult':       '.        .          .      Y      Y      Y       Y       .            Y',
+  'group.answer':        'Y        .          Y      Y      Y      .       .       .            .',
+  'group.appointMediator': '.      .          .      Y      .      Y       Y       .            Y',
 };
 
 describe('authorization policy: case actions', () => {
@@ -224,6 +228,9 @@ const OTHER_GROUP_MATRIX: Record<GroupAction, string> = {
   'group.alert':         '.        .          .      .      .      .       Y       Y            Y',
   'group.manage':        '.        .          .      .      .      .       Y       Y            Y',
   'group.appointDeputy': '.        .          .      .      .      .       Y       Y            Y',
+  'group.consult':       '.        .          .      .      .      .       Y       Y            Y',
+  'group.answer':        '.        Y          .      .      .      .       .       .            .',
+  'group.appointMediator': '.      .          .      .      .      .       Y       Y            Y',
 };
 
 describe('authorization policy: group actions', () => {
@@ -253,5 +260,50 @@ describe('authorization policy: group actions', () => {
     expect(can(ACTORS.deputy, 'group.appointDeputy', GROUP)).toBe(false);
     expect(can(deputyElsewhere, 'group.manage', GROUP)).toBe(false);
     expect(can(deputyElsewhere, 'group.appointDeputy', GROUP)).toBe(false);
+  });
+});
+
+describe('authorization policy: mediation', () => {
+  const mediator = actor('mediator', { memberships: [{ groupId: G, role: 'member' }], mediatorOf: [{ groupId: G, lead: false }] });
+  const teamLead = actor('team-lead', { memberships: [{ groupId: G, role: 'member' }], mediatorOf: [{ groupId: G, lead: true }] });
+  const mediatorElsewhere = actor('mediator-g2', { mediatorOf: [{ groupId: G2, lead: true }] });
+  const other = actor('other-party', { memberships: [{ groupId: G, role: 'member' }] });
+  const request = (status: string) => ({ kind: 'mediation' as const, groupId: G, requesterId: 'resident', otherPartyId: 'other-party', status, hasTeam: true });
+
+  it('the group\'s team handles; leaders, officers and other teams do not (it is the team\'s work)', () => {
+    expect(can(mediator, 'mediation.handle', request('new'))).toBe(true);
+    expect(can(teamLead, 'mediation.handle', request('new'))).toBe(true);
+    expect(can(ACTORS.admin, 'mediation.handle', request('new'))).toBe(true);
+    for (const who of [mediatorElsewhere, ACTORS.leader, ACTORS.deputy, ACTORS.wardOfficer, ACTORS.resident, other, ACTORS.member]) {
+      expect(can(who, 'mediation.handle', request('new'))).toBe(false);
+    }
+  });
+
+  it('a group without a mediation team: its leaders and deputies act as the team, nobody else', () => {
+    const teamless = { ...request('new'), hasTeam: false };
+    expect(can(ACTORS.leader, 'mediation.handle', teamless)).toBe(true);
+    expect(can(ACTORS.deputy, 'mediation.handle', teamless)).toBe(true);
+    for (const who of [ACTORS.member, ACTORS.wardOfficer, ACTORS.otherGroup, mediatorElsewhere]) expect(can(who, 'mediation.handle', teamless)).toBe(false);
+  });
+
+  it('either party may withdraw until it is concluded, and respond; nobody else', () => {
+    for (const status of ['new', 'accepted', 'scheduled']) {
+      expect(can(ACTORS.resident, 'mediation.withdraw', request(status))).toBe(true);
+      expect(can(other, 'mediation.withdraw', request(status))).toBe(true);
+    }
+    for (const status of ['concluded', 'referred', 'withdrawn']) expect(can(ACTORS.resident, 'mediation.withdraw', request(status))).toBe(false);
+    expect(can(other, 'mediation.respond', request('scheduled'))).toBe(true);
+    for (const who of [ACTORS.member, ACTORS.leader, mediator, ACTORS.admin]) {
+      expect(can(who, 'mediation.withdraw', request('new'))).toBe(false);
+      expect(can(who, 'mediation.respond', request('new'))).toBe(false);
+    }
+    // A request whose other party is not (yet) in the bot: only the requester is a party.
+    expect(can(other, 'mediation.respond', { ...request('new'), otherPartyId: null })).toBe(false);
+  });
+
+  it('the team\'s lead appoints mediators of their own group', () => {
+    expect(can(teamLead, 'group.appointMediator', GROUP)).toBe(true);
+    expect(can(mediator, 'group.appointMediator', GROUP)).toBe(false);
+    expect(can(mediatorElsewhere, 'group.appointMediator', GROUP)).toBe(false);
   });
 });

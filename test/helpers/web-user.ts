@@ -16,7 +16,10 @@ export function webInboxUser(t: TestApp, options: { wait?: number } = {}) {
   }
   return {
     client,
-    session: client.session,
+    /** The web account's public id (known after the first request). */
+    get session() {
+      return client.session;
+    },
     say: (text: string) => client.say(text),
     all,
     /** The first message after inbox position `sinceSeq` matching `pattern`. */
@@ -44,7 +47,10 @@ export function webLogUser(baseUrl: string, options: { wait?: number } = {}) {
     return messages;
   };
   const user = {
-    session: client.session,
+    /** The web account's public id (known after the first request). */
+    get session() {
+      return client.session;
+    },
     log,
     say: async (text: string) => record(await client.say(text)),
     choose: async (id: string) => record(await client.choose(id)),

@@ -1,30 +1,73 @@
-/** Telegram Update -> Inbound. Anything we cannot use becomes "unsupported", never an error. */
-import type { Update, User, Chat } from 'grammy/types';
+/**
+ * Telegram Update -> Inbound. Anything we cannot use becomes "unsupported", never an error.
+ *
+ * The parts of an update we read are checked with zod first (L6): an update with the right
+ * webhook secret but wrong types (a numeric `callback_query.data`, a `text` object, a string
+ * user id) is ignored as a whole, so it can never reach a flow or cause an internal-error reply.
+ */
+import { z } from 'zod';
+import type { Update } from 'grammy/types';
 import { parseCommand, type Inbound, type InboundPayload } from '../../core/messages.js';
+import { guardInbound } from '../../core/abuse/inbound-guard.js';
 
-export function telegramToInbound(update: Update): Inbound | undefined {
-  const updateId = String(update.update_id);
-  if (update.callback_query) {
-    const q = update.callback_query;
-    const chat = q.message?.chat;
-    return {
-      ...base(q.from, chat ?? { id: q.from.id, type: 'private', first_name: q.from.first_name }, updateId),
-      kind: 'choice',
-      choice: q.data ?? '',
-    };
+const user = z.looseObject({
+  id: z.number().int().positive(),
+  is_bot: z.boolean().optional(),
+  first_name: z.string().max(1024).optional(),
+  last_name: z.string().max(1024).optional(),
+  username: z.string().max(256).optional(),
+  language_code: z.string().max(35).optional(),
+});
+const chat = z.looseObject({ id: z.number().int(), type: z.string() });
+
+const message = z.looseObject({
+  from: user.optional(),
+  chat,
+  text: z.string().optional(),
+  caption: z.string().optional(),
+  photo: z.array(z.looseObject({ file_id: z.string().min(1).max(256) })).optional(),
+  location: z.looseObject({ latitude: z.number().finite(), longitude: z.number().finite() }).optional(),
+  contact: z.looseObject({ phone_number: z.string().max(64) }).optional(),
+});
+
+const update = z.looseObject({
+  update_id: z.number().int().nonnegative(),
+  message: message.optional(),
+  callback_query: z
+    .looseObject({
+      from: user,
+      data: z.string().max(256).optional(),
+      message: z.looseObject({ chat }).optional(),
+    })
+    .optional(),
+});
+
+type CheckedUser = z.infer<typeof user>;
+type CheckedChat = z.infer<typeof chat>;
+type CheckedMessage = z.infer<typeof message>;
+
+export function telegramToInbound(raw: Update | unknown): Inbound | undefined {
+  const parsed = update.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const u = parsed.data;
+  const updateId = String(u.update_id);
+  if (u.callback_query) {
+    const q = u.callback_query;
+    const chatOf = q.message?.chat ?? { id: q.from.id, type: 'private' };
+    return guardInbound({ ...base(q.from, chatOf, updateId), kind: 'choice', choice: q.data ?? '' });
   }
-  const message = update.message;
-  if (!message || !message.from) return undefined;
-  return { ...base(message.from, message.chat, updateId), ...payloadOf(message) };
+  const m = u.message;
+  if (!m || !m.from) return undefined;
+  return guardInbound({ ...base(m.from, m.chat, updateId), ...payloadOf(m) });
 }
 
-function base(from: User, chat: Chat, updateId: string) {
+function base(from: CheckedUser, chatOf: CheckedChat, updateId: string) {
   const name = [from.first_name, from.last_name].filter(Boolean).join(' ').trim();
   return {
     channel: 'telegram' as const,
     accountId: String(from.id),
-    chatId: String(chat.id),
-    chatType: chat.type === 'private' ? ('private' as const) : ('group' as const),
+    chatId: String(chatOf.id),
+    chatType: chatOf.type === 'private' ? ('private' as const) : ('group' as const),
     updateId,
     displayName: name || undefined,
     username: from.username,
@@ -32,19 +75,17 @@ function base(from: User, chat: Chat, updateId: string) {
   };
 }
 
-type TelegramMessage = NonNullable<Update['message']>;
-
-function payloadOf(message: TelegramMessage): InboundPayload {
-  if (typeof message.text === 'string') {
-    const command = message.text.startsWith('/') ? parseCommand(message.text) : undefined;
-    return command ? { kind: 'command', ...command } : { kind: 'text', text: message.text };
+function payloadOf(m: CheckedMessage): InboundPayload {
+  if (typeof m.text === 'string') {
+    const command = m.text.startsWith('/') ? parseCommand(m.text) : undefined;
+    return command ? { kind: 'command', ...command } : { kind: 'text', text: m.text };
   }
-  if (message.photo?.length) {
-    const largest = message.photo[message.photo.length - 1]!;
-    return { kind: 'photo', photo: { fileId: largest.file_id }, caption: message.caption };
+  if (m.photo?.length) {
+    const largest = m.photo[m.photo.length - 1]!;
+    return { kind: 'photo', photo: { fileId: largest.file_id }, caption: m.caption };
   }
-  if (message.location) return { kind: 'location', latitude: message.location.latitude, longitude: message.location.longitude };
-  if (message.contact) return { kind: 'contact', phone: message.contact.phone_number };
-  const what = message.sticker ? 'sticker' : message.voice ? 'voice' : message.video ? 'video' : message.document ? 'document' : 'other';
+  if (m.location) return { kind: 'location', latitude: m.location.latitude, longitude: m.location.longitude };
+  if (m.contact) return { kind: 'contact', phone: m.contact.phone_number };
+  const what = m.sticker ? 'sticker' : m.voice ? 'voice' : m.video ? 'video' : m.document ? 'document' : 'other';
   return { kind: 'unsupported', what };
 }

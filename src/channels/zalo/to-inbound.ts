@@ -9,6 +9,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { parseCommand, type Inbound } from '../../core/messages.js';
+import { guardInbound } from '../../core/abuse/inbound-guard.js';
 
 /** The event names Zalo documents; any other string may still arrive. */
 export type ZaloEventName =
@@ -160,9 +161,16 @@ function whatOf(eventName: string): string {
 /**
  * Maps a parsed update to the core `Inbound`. Returns undefined when there is no
  * sender to answer (e.g. `message.unsupported.received` without a message), because
- * the core could do nothing useful with it.
+ * the core could do nothing useful with it, and when the result does not have the shape
+ * the core expects (checked with zod by `guardInbound`, which also cleans the text of
+ * invisible formatting characters).
  */
 export function zaloToInbound(update: ZaloUpdate): Inbound | undefined {
+  const inbound = buildInbound(update);
+  return inbound && guardInbound(inbound);
+}
+
+function buildInbound(update: ZaloUpdate): Inbound | undefined {
   const message = update.message;
   const from = message?.from;
   if (!message || !from) return undefined;

@@ -10,6 +10,8 @@ export interface Actor {
   /** Areas this person is an officer for (each covers everything below it). */
   officerAreaIds: string[];
   admin: boolean;
+  /** Groups whose mediation team (tổ hòa giải) this person is on; `lead` for the team's leader. Loaded where mediation needs it. */
+  mediatorOf?: { groupId: string; lead: boolean }[];
 }
 
 export interface CaseResource {
@@ -18,7 +20,10 @@ export interface CaseResource {
   groupId: string | null;
   /** The case's area and every area above it. */
   areaChain: string[];
-  level: 'group' | 'ward' | 'district';
+  /** With the group's leaders, or with the police of an area (which one is data: the imported tree). */
+  level: 'group' | 'area';
+  /** There is a police unit above the one handling it now (false at the top of the tree). */
+  canClimb: boolean;
   status: string;
 }
 
@@ -27,6 +32,24 @@ export interface GroupResource {
   groupId: string;
   areaChain: string[];
 }
+
+/** A mediation request between neighbours (tự hòa giải). */
+export interface MediationResource {
+  kind: 'mediation';
+  groupId: string;
+  requesterId: string | null;
+  otherPartyId: string | null;
+  status: string;
+  /** The group has a mediation team; until it has one, its leaders and deputies act as the team. */
+  hasTeam: boolean;
+}
+
+export type MediationAction =
+  | 'mediation.handle' // the group's mediation team: see the request, accept, refer, propose a session, record the outcome
+  | 'mediation.withdraw' // either party, until it is concluded
+  | 'mediation.respond'; // either party: consent, answer a proposed session, say whether the agreement holds
+
+const MEDIATION_OPEN = ['new', 'accepted', 'scheduled'];
 
 export type CaseAction =
   | 'case.view'
@@ -45,7 +68,10 @@ export type GroupAction =
   | 'group.report' // file a report about the group (active members)
   | 'group.alert' // send an alert to it
   | 'group.manage' // pending requests, member counts, remove members, rotate the invite code, post notices
-  | 'group.appointDeputy'; // appoint or remove deputies (leaders, not deputies)
+  | 'group.appointDeputy' // appoint or remove deputies (leaders, not deputies)
+  | 'group.consult' // ask its members a question (a poll or consultation, "dân bàn")
+  | 'group.answer' // answer a question asked to the group (active members; one answer per person)
+  | 'group.appointMediator'; // appoint or remove members of the group's mediation team
 
 export const OPEN_STATUSES = ['new', 'acknowledged', 'waiting_reporter', 'reopened'] as const;
 const isOpen = (status: string) => (OPEN_STATUSES as readonly string[]).includes(status);
@@ -65,15 +91,40 @@ function isHandler(actor: Actor, c: CaseResource): boolean {
 
 export function can(actor: Actor, action: CaseAction, resource: CaseResource): boolean;
 export function can(actor: Actor, action: GroupAction, resource: GroupResource): boolean;
-export function can(actor: Actor, action: CaseAction | GroupAction, resource: CaseResource | GroupResource): boolean {
+export function can(actor: Actor, action: MediationAction, resource: MediationResource): boolean;
+export function can(actor: Actor, action: CaseAction | GroupAction | MediationAction, resource: CaseResource | GroupResource | MediationResource): boolean {
+  if (resource.kind === 'mediation') {
+    const m = resource;
+    const party = (m.requesterId !== null && m.requesterId === actor.personId) || (m.otherPartyId !== null && m.otherPartyId === actor.personId);
+    const team = actor.admin || (actor.mediatorOf ?? []).some((x) => x.groupId === m.groupId) || (!m.hasTeam && isLeaderOf(actor, m.groupId));
+    switch (action) {
+      case 'mediation.handle':
+        return team;
+      case 'mediation.withdraw':
+        return party && MEDIATION_OPEN.includes(m.status);
+      case 'mediation.respond':
+        return party;
+      default:
+        return false;
+    }
+  }
   if (resource.kind === 'group') {
     const member = actor.memberships.some((m) => m.groupId === resource.groupId);
     switch (action) {
       case 'group.report':
+      case 'group.answer':
         return member;
       case 'group.alert':
+      case 'group.consult':
       case 'group.manage':
         return actor.admin || isLeaderOf(actor, resource.groupId) || isOfficerFor(actor, resource.areaChain);
+      case 'group.appointMediator':
+        return (
+          actor.admin ||
+          actor.memberships.some((m) => m.groupId === resource.groupId && m.role === 'leader') ||
+          (actor.mediatorOf ?? []).some((m) => m.groupId === resource.groupId && m.lead) ||
+          isOfficerFor(actor, resource.areaChain)
+        );
       case 'group.appointDeputy':
         return (
           actor.admin ||
@@ -98,8 +149,9 @@ export function can(actor: Actor, action: CaseAction | GroupAction, resource: Ca
     case 'case.duplicate':
       return isHandler(actor, c) && isOpen(c.status);
     case 'case.escalate':
-      // group -> ward by anyone handling it; ward -> district only by police (or an admin).
-      return isHandler(actor, c) && isOpen(c.status) && (c.level === 'group' || (c.level === 'ward' && (actor.admin || isOfficerFor(actor, c.areaChain))));
+      // group -> the nearest police unit by anyone handling it; further up (commune/ward -> province)
+      // only by police (or an admin), and never past the top of the tree.
+      return isHandler(actor, c) && isOpen(c.status) && c.canClimb && (c.level === 'group' || actor.admin || isOfficerFor(actor, c.areaChain));
     case 'case.reopen':
       return isHandler(actor, c) && !isOpen(c.status);
     case 'case.addInfo':
@@ -109,4 +161,13 @@ export function can(actor: Actor, action: CaseAction | GroupAction, resource: Ca
     default:
       return false;
   }
+}
+
+/**
+ * Joining an open group by picking it in the area tree, without an invite code. A public web
+ * chat can be opened by anyone on the internet, so there a group is joined with its code only
+ * (a messenger account at least belongs to a real phone number).
+ */
+export function mayJoinByBrowsing(channel: string, rules: { webJoinNeedsInviteCode: boolean }): boolean {
+  return !(channel === 'web' && rules.webJoinNeedsInviteCode);
 }

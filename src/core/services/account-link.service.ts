@@ -2,15 +2,17 @@
  * One person, several channels: a one-time code made on one channel and typed on another
  * joins the two accounts into one person, whose groups, cases and alerts follow.
  * Codes are random (31^8 possibilities), expire after 10 minutes, work once, and an
- * account that keeps guessing wrong is stopped for a while.
+ * account that keeps guessing wrong is stopped for a while. Because new web chat accounts cost
+ * nothing, wrong guesses are also limited over all accounts together (L10): past that, every
+ * code entry waits a few minutes (the codes stay valid; the person tries again).
  */
 import type { Db } from './db.js';
 import type { Clock } from '../ports/clock.js';
 import { DomainError } from '../errors.js';
 import { normaliseCode, randomCode } from '../codes.js';
+import { LINK_GUESSES_GLOBAL, LINK_GUESSES_PER_ACCOUNT } from '../abuse/limits.js';
 
 export const LINK_CODE_TTL_MS = 10 * 60_000;
-const MAX_FAILURES = 5;
 
 export function createAccountLinkService(db: Db, clock: Clock) {
   const now = () => clock.now();
@@ -69,9 +71,11 @@ export function createAccountLinkService(db: Db, clock: Clock) {
     /** Joins the account that typed the code to the person who made it. */
     async redeem(accountId: string, typed: string): Promise<{ personId: string }> {
       const account = await db.channelAccount.findUniqueOrThrow({ where: { id: accountId } });
-      const since = new Date(now().getTime() - LINK_CODE_TTL_MS);
-      const failures = await db.auditLog.count({ where: { action: 'link.failed', subject: `account:${accountId}`, createdAt: { gte: since } } });
-      if (failures >= MAX_FAILURES) throw new DomainError('settings:linkTooMany');
+      const since = (windowMs: number) => new Date(now().getTime() - windowMs);
+      const failures = await db.auditLog.count({ where: { action: 'link.failed', subject: `account:${accountId}`, createdAt: { gte: since(LINK_GUESSES_PER_ACCOUNT.windowMs) } } });
+      if (failures >= LINK_GUESSES_PER_ACCOUNT.max) throw new DomainError('settings:linkTooMany');
+      const everyone = await db.auditLog.count({ where: { action: 'link.failed', createdAt: { gte: since(LINK_GUESSES_GLOBAL.windowMs) } } });
+      if (everyone >= LINK_GUESSES_GLOBAL.max) throw new DomainError('settings:linkBusy');
       const code = normaliseCode(typed);
       const row = code ? await db.linkCode.findUnique({ where: { code } }) : null;
       if (!row || row.usedAt || row.expiresAt <= now()) {

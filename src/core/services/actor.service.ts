@@ -15,16 +15,24 @@ export function createActorService(db: Db) {
   }
 
   return {
+    /**
+     * What the policy needs about a person. Roles never rest on a bearer string alone: a person
+     * whose only accounts are web chat sessions acts as a resident (leader/deputy memberships
+     * count as plain membership, no officer areas, no admin) until a Telegram or Zalo account is
+     * linked to them (/link), which makes the web session and the messenger one person.
+     */
     async actor(personId: string): Promise<Actor> {
-      const [memberships, grants] = await Promise.all([
+      const [memberships, grants, messengerAccounts] = await Promise.all([
         db.membership.findMany({ where: { personId, state: 'active' }, select: { groupId: true, role: true } }),
         db.roleGrant.findMany({ where: { personId, revokedAt: null }, select: { role: true, areaId: true } }),
+        db.channelAccount.count({ where: { personId, channel: { not: 'web' } } }),
       ]);
+      const verified = messengerAccounts > 0;
       return {
         personId,
-        memberships: memberships.map((m) => ({ groupId: m.groupId, role: m.role as Actor['memberships'][number]['role'] })),
-        officerAreaIds: grants.filter((g) => g.role === 'officer' && g.areaId).map((g) => g.areaId!),
-        admin: grants.some((g) => g.role === 'admin'),
+        memberships: memberships.map((m) => ({ groupId: m.groupId, role: verified ? (m.role as Actor['memberships'][number]['role']) : 'member' })),
+        officerAreaIds: verified ? grants.filter((g) => g.role === 'officer' && g.areaId).map((g) => g.areaId!) : [],
+        admin: verified && grants.some((g) => g.role === 'admin'),
       };
     },
 

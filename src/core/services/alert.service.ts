@@ -7,7 +7,7 @@ import type { Outbound, Choice } from '../messages.js';
 import type { Clock } from '../ports/clock.js';
 import type { Translator } from '../ports/translator.js';
 import { asLocale } from '../ports/translator.js';
-import { can } from '../authz/policy.js';
+import { can, OPEN_STATUSES } from '../authz/policy.js';
 import { DomainError } from '../errors.js';
 import { formatTime } from '../format.js';
 import { isSqlite, type Db } from './db.js';
@@ -210,6 +210,13 @@ export function createAlertService(deps: AlertServiceDeps) {
     render,
     counts,
 
+    /** The alert an alert draft was sent as (its idempotency key), if this sender sent it, with its recipient count. */
+    async sentFromDraft(senderId: string, draftKey: string): Promise<{ alert: Alert; recipients: number } | null> {
+      const alert = draftKey ? await db.alert.findUnique({ where: { draftKey } }) : null;
+      if (!alert || alert.senderId !== senderId) return null;
+      return { alert, recipients: await db.delivery.count({ where: { alertId: alert.id, kind: 'alert' } }) };
+    },
+
     /** Groups this person may send alerts to (leaders/deputies: theirs; officers: every group in their area). */
     async sendableGroups(personId: string) {
       const actor = await actors.actor(personId);
@@ -235,7 +242,18 @@ export function createAlertService(deps: AlertServiceDeps) {
     },
 
     /** Confirm: the alert, its groups and one delivery row per recipient, in one transaction. */
-    async send(senderId: string, draft: AlertDraft): Promise<{ alert: Alert; recipients: number }> {
+    /**
+     * `draftKey`: the alert draft's idempotency key. A second confirm of the same draft (a double
+     * tap, the update handled again after a crash, the same press at two instances) finds the
+     * alert the first one sent, by the unique key, and sends nothing (`already`).
+     */
+    async send(senderId: string, draft: AlertDraft, draftKey?: string): Promise<{ alert: Alert; recipients: number; already?: boolean }> {
+      const sentBefore = async () => {
+        const found = draftKey ? await service.sentFromDraft(senderId, draftKey) : null;
+        return found ? { ...found, already: true } : undefined;
+      };
+      const before = await sentBefore();
+      if (before) return before;
       await authorizeGroups(senderId, draft.groupIds);
       const targets = await audience(draft.groupIds);
       const names = (await db.group.findMany({ where: { id: { in: draft.groupIds } }, select: { name: true } })).map((g) => g.name).join(', ');
@@ -254,6 +272,7 @@ export function createAlertService(deps: AlertServiceDeps) {
               exercise: draft.exercise,
               expiresAt: new Date(clock.now().getTime() + draft.expiresInMs),
               createdAt: clock.now(),
+              draftKey: draftKey ?? null,
               groups: { create: draft.groupIds.map((groupId) => ({ groupId })) },
             },
           });
@@ -268,38 +287,82 @@ export function createAlertService(deps: AlertServiceDeps) {
           return alert;
         },
         { timeout: 60_000 },
-      );
+      ).catch(async (error: unknown) => {
+        // The same draft confirmed at the same moment elsewhere: its alert won the unique key.
+        if ((error as { code?: string }).code === 'P2002' && draftKey && (await sentBefore())) return undefined;
+        throw error;
+      });
+      if (!alert) return (await sentBefore())!;
       outbox.notify(channels);
       return { alert, recipients: targets.size };
     },
 
-    /** Records a resident's answer on their delivery; "need help" also opens an urgent case. */
-    async answer(personId: string, alertId: string, code: AnswerCode, t: T): Promise<{ outcome: 'recorded' | 'expired' | 'cancelled'; caseRef?: string; alert: Alert }> {
+    /**
+     * Records a resident's answer on their delivery; "need help" also opens an urgent case.
+     * Idempotent (M1, issue 8 item 8): the same answer again changes nothing, and "need help"
+     * again, from the same copy or another copy of the alert (another app of the same person),
+     * points to the help case still open for this alert and person (same reference, `already`)
+     * instead of opening another one. Once that case is closed, "need help" opens a new one.
+     */
+    async answer(
+      personId: string,
+      alertId: string,
+      code: AnswerCode,
+      t: T,
+    ): Promise<{ outcome: 'recorded' | 'expired' | 'cancelled'; caseRef?: string; caseId?: string; already?: boolean; alert: Alert }> {
       const alert = await db.alert.findUnique({ where: { id: alertId } });
       if (!alert) throw new DomainError('alerts:notFound');
       const accounts = await db.channelAccount.findMany({ where: { personId }, select: { id: true } });
-      const delivery = await db.delivery.findFirst({ where: { alertId, kind: 'alert', accountId: { in: accounts.map((a) => a.id) } } });
+      const delivery = await db.delivery.findFirst({
+        where: { alertId, kind: 'alert', accountId: { in: accounts.map((a) => a.id) } },
+        orderBy: { createdAt: 'asc' },
+      });
       if (!delivery) throw new DomainError('alerts:notRecipient');
       if (alert.status === 'cancelled') return { outcome: 'cancelled', alert };
       if (alert.expiresAt <= clock.now()) return { outcome: 'expired', alert };
       const answer = ANSWERS[code];
-      await db.delivery.update({ where: { id: delivery.id }, data: { answer, answeredAt: clock.now() } });
-      let caseRef: string | undefined;
-      if (answer === 'need_help') {
-        const groups = await db.alertGroup.findMany({ where: { alertId }, select: { groupId: true } });
-        const mine = await db.membership.findFirst({ where: { personId, state: 'active', groupId: { in: groups.map((g) => g.groupId) } } });
-        if (mine) {
-          const filed = await deps.cases.create(personId, {
+      if (answer !== 'need_help') {
+        // A double tap on Received or Safe keeps the first answer's time.
+        if (delivery.answer !== answer) await db.delivery.update({ where: { id: delivery.id }, data: { answer, answeredAt: clock.now() } });
+        return { outcome: 'recorded', alert };
+      }
+      if (delivery.answer !== answer) await db.delivery.update({ where: { id: delivery.id }, data: { answer, answeredAt: clock.now() } });
+      // Help cases of this alert for this person: "<alertId>:<personId>:<n>", n counting earlier (closed) ones.
+      const prefix = `${alertId}:${personId}:`;
+      // (Also by reporter: after /link merged two people, the key may carry the other one's id.)
+      const helpCases = () =>
+        db.case.findMany({
+          where: { OR: [{ helpKey: { startsWith: prefix } }, { reporterId: personId, helpKey: { startsWith: `${alertId}:` } }] },
+          orderBy: { createdAt: 'desc' },
+          select: { id: true, ref: true, status: true, helpKey: true },
+        });
+      const openOne = (rows: Array<{ id: string; ref: string; status: string }>) => rows.find((c) => (OPEN_STATUSES as readonly string[]).includes(c.status));
+      const earlier = await helpCases();
+      const open = openOne(earlier);
+      if (open) return { outcome: 'recorded', caseRef: open.ref, caseId: open.id, already: true, alert };
+      const groups = await db.alertGroup.findMany({ where: { alertId }, select: { groupId: true } });
+      const mine = await db.membership.findFirst({ where: { personId, state: 'active', groupId: { in: groups.map((g) => g.groupId) } } });
+      if (!mine) return { outcome: 'recorded', alert };
+      try {
+        const filed = await deps.cases.create(
+          personId,
+          {
             groupId: mine.groupId,
             category: HELP_CASE_CATEGORY[alert.category as AlertCategory] ?? 'other',
             urgent: true,
             description: t('alerts:helpCaseText', { headline: alert.headline }),
             anonymous: false,
-          });
-          caseRef = filed.case.ref;
-        }
+          },
+          { helpKey: `${prefix}${earlier.filter((c) => c.helpKey?.startsWith(prefix)).length}` },
+        );
+        return { outcome: 'recorded', caseRef: filed.case.ref, caseId: filed.case.id, already: false, alert };
+      } catch (error) {
+        // Another press (another instance, another app of the same person) opened it just now.
+        if ((error as { code?: string }).code !== 'P2002') throw error;
+        const theirs = openOne(await helpCases());
+        if (!theirs) throw error;
+        return { outcome: 'recorded', caseRef: theirs.ref, caseId: theirs.id, already: true, alert };
       }
-      return { outcome: 'recorded', caseRef, alert };
     },
 
     async statusView(personId: string, alertId: string, t: T): Promise<Outbound> {

@@ -10,10 +10,11 @@ import { can, OPEN_STATUSES, type CaseAction, type CaseResource } from '../authz
 import { DomainError } from '../errors.js';
 import { randomCode } from '../codes.js';
 import { excerpt, formatTime } from '../format.js';
+import { REPORTS, URGENT_REPORTS } from '../abuse/limits.js';
 import type { Db } from './db.js';
 import type { Outbox, Recipient, Tx } from './outbox.service.js';
 import type { ActorService } from './actor.service.js';
-import { CATEGORY_KEYS, LEVEL_KEYS, NEXT_LEVEL, POLICE_CATEGORIES, STATUS_KEYS, type Category } from './case.catalog.js';
+import { CATEGORY_KEYS, POLICE_CATEGORIES, REPORTER_STATUS_KEYS, STATUS_KEYS, type Category } from './case.catalog.js';
 import type { Case, Person } from '../../generated/prisma/client.js';
 
 export interface CaseDraft {
@@ -36,7 +37,19 @@ export interface CaseServiceDeps {
   clock: Clock;
   /** https base URL for media links; without it, Zalo handlers are told to open the web chat. */
   publicUrl?: string;
-  escalation: { urgentMs: number; normalMs: number };
+  /** levelFactors[i] multiplies the timer at level i (0: group, 1: first police unit, ...); the last repeats. */
+  escalation: { urgentMs: number; normalMs: number; levelFactors?: number[] };
+}
+
+/** An area whose police handle cases, and its place on the way up (1: the nearest police unit). */
+export interface PoliceLevel {
+  areaId: string;
+  areaCode: string;
+  areaName: string;
+  /** "Công an phường Mũi Né", from the imported tree. */
+  unit: string;
+  /** 1 for the nearest police unit above the group, 2 for the next one up... */
+  step: number;
 }
 
 type T = (key: string, params?: Record<string, unknown>) => string;
@@ -45,8 +58,46 @@ type CaseWithContext = Case & { reporter: Person | null; group: { name: string }
 export function createCaseService(deps: CaseServiceDeps) {
   const { db, outbox, actors, clock } = deps;
   const now = () => clock.now();
-  const timerFor = (c: { category: string; urgent: boolean }) =>
-    new Date(now().getTime() + (POLICE_CATEGORIES.has(c.category) || c.urgent ? deps.escalation.urgentMs : deps.escalation.normalMs));
+  /** The timer of a level (step 0: group leaders, 1: the nearest police unit, ...). */
+  const timerFor = (c: { category: string; urgent: boolean }, step = 0) => {
+    const factors = deps.escalation.levelFactors?.length ? deps.escalation.levelFactors : [1];
+    const factor = factors[Math.min(step, factors.length - 1)]!;
+    const base = POLICE_CATEGORIES.has(c.category) || c.urgent ? deps.escalation.urgentMs : deps.escalation.normalMs;
+    return new Date(now().getTime() + Math.round(base * factor));
+  };
+
+  /**
+   * The police units a case from this area climbs through, nearest first: every area of the
+   * chain that names a police unit. A tree imported without units falls back to every area of
+   * the chain (named "công an <area>"), so older imports still climb.
+   */
+  async function policeLevels(client: Tx | Db, areaId: string, t?: T): Promise<PoliceLevel[]> {
+    const chain = await actors.areaChain(areaId);
+    const rows = await client.area.findMany({ where: { id: { in: chain } }, select: { id: true, code: true, name: true, policeUnit: true } });
+    const ordered = chain.map((id) => rows.find((r) => r.id === id)).filter((r): r is NonNullable<typeof r> => Boolean(r));
+    const withUnit = ordered.filter((r) => r.policeUnit);
+    const used = withUnit.length ? withUnit : ordered;
+    return used.map((r, i) => ({
+      areaId: r.id,
+      areaCode: r.code,
+      areaName: r.name,
+      // Without a unit in the data, the unit's usual name (as the migration names old trees' units).
+      unit: r.policeUnit ?? `Công an ${r.name.charAt(0).toLocaleLowerCase('vi')}${r.name.slice(1)}`,
+      step: i + 1,
+    }));
+  }
+
+  /** Where the case is now (undefined: with the group's leaders) and where it would go next. */
+  async function placeOf(client: Tx | Db, c: Pick<Case, 'areaId' | 'level' | 'handlingAreaId'>, t?: T): Promise<{ current?: PoliceLevel; next?: PoliceLevel; levels: PoliceLevel[] }> {
+    const levels = await policeLevels(client, c.areaId, t);
+    if (c.level !== 'area') return { levels, next: levels[0] };
+    const at = levels.findIndex((l) => l.areaId === c.handlingAreaId);
+    if (at < 0) {
+      // The unit was removed from the tree: the case stays with whoever is above its old place.
+      return { levels, next: levels[0] };
+    }
+    return { levels, current: levels[at], next: levels[at + 1] };
+  }
 
   async function load(caseId: string): Promise<CaseWithContext> {
     const c = await db.case.findUnique({ where: { id: caseId }, include: { reporter: true, group: { select: { name: true } }, area: { select: { name: true } } } });
@@ -60,7 +111,8 @@ export function createCaseService(deps: CaseServiceDeps) {
       reporterId: c.reporterId,
       groupId: c.groupId,
       areaChain: await actors.areaChain(c.areaId),
-      level: c.level as CaseResource['level'],
+      level: c.level === 'area' ? 'area' : 'group',
+      canClimb: Boolean((await placeOf(db, c)).next),
       status: c.status,
     };
   }
@@ -73,29 +125,40 @@ export function createCaseService(deps: CaseServiceDeps) {
     if (!can(actor, action, resource)) {
       // "Not now" only for someone who could do it in another state; everyone else is simply not allowed.
       const sameRole = action === 'case.addInfo' || action === 'case.confirmFixed' ? can(actor, 'case.view', resource) && c.reporterId === personId : can(actor, 'case.handle', resource);
-      throw new DomainError(sameRole ? 'cases:notNow' : 'cases:forbidden', { ref: c.ref });
+      // Only someone who may see the case reads its reference in a refusal (L4); anyone else gets "not found" wording.
+      throw new DomainError(sameRole ? 'cases:notNow' : 'cases:forbidden', sameRole || can(actor, 'case.view', resource) ? { ref: c.ref } : {});
     }
     return c;
   }
 
-  /** Who handles a case at a level: group leaders/deputies (plus ward police for police matters), or the officers of the ward or district. */
-  async function levelHandlers(tx: Tx, c: Pick<Case, 'groupId' | 'areaId' | 'level' | 'category' | 'urgent'>): Promise<string[]> {
-    const ids: string[] = [];
+  /**
+   * Who handles a case at its level: group leaders/deputies (plus the nearest police unit for
+   * police matters), or the officers of the police unit it climbed to.
+   */
+  async function levelHandlers(tx: Tx, c: Pick<Case, 'groupId' | 'areaId' | 'level' | 'handlingAreaId' | 'category' | 'urgent'>): Promise<string[]> {
+    return (await levelHandlersByKind(tx, c)).all;
+  }
+
+  async function levelHandlersByKind(tx: Tx, c: Pick<Case, 'groupId' | 'areaId' | 'level' | 'handlingAreaId' | 'category' | 'urgent'>) {
     const officersOf = async (areaId: string | null | undefined) =>
       areaId ? (await tx.roleGrant.findMany({ where: { role: 'officer', areaId, revokedAt: null }, select: { personId: true } })).map((g) => g.personId) : [];
-    if (c.level === 'group') {
-      if (c.groupId) {
-        const leaders = await tx.membership.findMany({ where: { groupId: c.groupId, state: 'active', role: { in: ['leader', 'deputy'] } }, select: { personId: true } });
-        ids.push(...leaders.map((l) => l.personId));
-      }
-      if (POLICE_CATEGORIES.has(c.category) || c.urgent) ids.push(...(await officersOf(c.areaId)));
-    } else if (c.level === 'ward') {
-      ids.push(...(await officersOf(c.areaId)));
+    let leaders: string[] = [];
+    let police: string[] = [];
+    let unit: PoliceLevel | undefined;
+    if (c.level === 'area') {
+      unit = (await placeOf(tx, c)).current;
+      police = await officersOf(unit?.areaId ?? c.handlingAreaId);
     } else {
-      const ward = await tx.area.findUnique({ where: { id: c.areaId }, select: { parentId: true } });
-      ids.push(...(await officersOf(ward?.parentId)));
+      if (c.groupId) {
+        const rows = await tx.membership.findMany({ where: { groupId: c.groupId, state: 'active', role: { in: ['leader', 'deputy'] } }, select: { personId: true } });
+        leaders = rows.map((l) => l.personId);
+      }
+      if (POLICE_CATEGORIES.has(c.category) || c.urgent) {
+        unit = (await policeLevels(tx, c.areaId))[0];
+        police = await officersOf(unit?.areaId);
+      }
     }
-    return [...new Set(ids)];
+    return { leaders, police, unit, all: [...new Set([...leaders, ...police])] };
   }
 
   /** The handlers of the current level and everyone who has acted on the case. */
@@ -113,10 +176,13 @@ export function createCaseService(deps: CaseServiceDeps) {
     return c.reporter.displayName ?? t('cases:namelessReporter');
   }
 
+  /**
+   * The photo itself travels as `out.photo` (uploaded to Telegram, a 15-minute signed link on
+   * Zalo and in the web chat, minted when delivered): never a lasting link in the text.
+   */
   function photoNote(c: Case, r: Recipient, t: T): string | undefined {
     if (!c.photoMediaId) return undefined;
-    if (deps.publicUrl) return t('common:photoLink', { url: `${deps.publicUrl}/media/${c.photoMediaId}` });
-    return r.account.channel === 'zalo' ? t('common:photoNoLink') : undefined;
+    return r.account.channel === 'zalo' && !deps.publicUrl ? t('common:photoNoLink') : undefined;
   }
 
   function openButton(c: Case, t: T) {
@@ -142,6 +208,8 @@ export function createCaseService(deps: CaseServiceDeps) {
   }
 
   const statusText = (t: T, c: Case) => t(STATUS_KEYS[c.status] ?? 'cases:status_new');
+  /** The status in the reporter's own view ("waiting for your answer", not "waiting for the reporter"). */
+  const reporterStatusText = (t: T, c: Case) => t(REPORTER_STATUS_KEYS[c.status] ?? 'cases:mine_new');
   const categoryText = (t: T, c: Case) => t(CATEGORY_KEYS[c.category as Category] ?? 'report:cat_other');
 
   async function uniqueRef(tx: Tx): Promise<string> {
@@ -165,14 +233,64 @@ export function createCaseService(deps: CaseServiceDeps) {
     await tx.caseEvent.create({ data: { caseId, actorId, type, detail: JSON.stringify(detail), createdAt: now() } });
   }
 
+  /**
+   * Abuse limits on new reports (src/core/abuse/limits.ts), counted in the database so every
+   * instance agrees. Over the "danger now" limit the refusal repeats the emergency numbers and
+   * names the urgent reports already received; the draft stays where it was.
+   */
+  async function checkReportLimits(reporterId: string, urgent: boolean): Promise<void> {
+    const since = (windowMs: number) => new Date(now().getTime() - windowMs);
+    if (urgent) {
+      const recent = await db.case.findMany({
+        where: { reporterId, urgent: true, helpKey: null, createdAt: { gte: since(URGENT_REPORTS.windowMs) } },
+        select: { ref: true },
+        orderBy: { createdAt: 'asc' },
+      });
+      if (recent.length >= URGENT_REPORTS.max) {
+        throw new DomainError('report:urgentLimit', { count: recent.length, refs: recent.map((c) => c.ref).join(', '), minutes: URGENT_REPORTS.windowMs / 60_000 });
+      }
+    }
+    const count = await db.case.count({ where: { reporterId, helpKey: null, createdAt: { gte: since(REPORTS.windowMs) } } });
+    if (count >= REPORTS.max) throw new DomainError('report:reportLimit', { count, minutes: REPORTS.windowMs / 60_000 });
+  }
+
   const service = {
+    /** The case a report draft was filed as (its idempotency key), if this reporter filed it. */
+    async filedFromDraft(reporterId: string, draftKey: string): Promise<Case | null> {
+      const c = draftKey ? await db.case.findUnique({ where: { draftKey } }) : null;
+      return c && c.reporterId === reporterId ? c : null;
+    },
+
     /** Files a report: the case, its first event, and notifications to its handlers, in one transaction. */
-    async create(reporterId: string, draft: CaseDraft): Promise<{ case: Case; handlers: 'leaders' | 'leadersAndPolice'; handlerCount: number }> {
+    /**
+     * `options.helpKey`: the case answers "Need help" on an alert (alert.service answer()); the
+     * key is unique, so a second create with it fails (Prisma P2002) instead of opening a second
+     * case. Those answers are bounded by the alerts received, so the report limits do not apply.
+     */
+    async create(
+      reporterId: string,
+      draft: CaseDraft,
+      options: { helpKey?: string; draftKey?: string } = {},
+    ): Promise<{ case: Case; handlers: 'leaders' | 'leadersAndPolice'; handlerCount: number; told: { leaders: number; police: number; unit?: string }; already?: boolean }> {
+      const police = POLICE_CATEGORIES.has(draft.category) || draft.urgent;
+      // `options.draftKey`: the report draft's idempotency key. A second confirm of the same draft
+      // (a double tap, the update handled again after a crash, the same press at two instances)
+      // finds the case the first one filed, by the unique key, and files nothing.
+      const filedBefore = async () => {
+        const c = options.draftKey ? await db.case.findUnique({ where: { draftKey: options.draftKey } }) : null;
+        return c && c.reporterId === reporterId
+          ? { case: c, handlers: police ? ('leadersAndPolice' as const) : ('leaders' as const), handlerCount: 0, told: { leaders: 0, police: 0 }, already: true }
+          : undefined;
+      };
+      const before = await filedBefore();
+      if (before) return before;
       const group = await db.group.findUnique({ where: { id: draft.groupId } });
       if (!group) throw new DomainError('report:noGroup');
       const actor = await actors.actor(reporterId);
       if (!actor.memberships.some((m) => m.groupId === group.id)) throw new DomainError('report:noGroup');
+      if (!options.helpKey) await checkReportLimits(reporterId, draft.urgent);
       let handlerCount = 0;
+      let told: { leaders: number; police: number; unit?: string } = { leaders: 0, police: 0 };
       const created = await change(async (tx, queued) => {
         const c = await tx.case.create({
           data: {
@@ -189,19 +307,30 @@ export function createCaseService(deps: CaseServiceDeps) {
             latitude: draft.latitude ?? null,
             longitude: draft.longitude ?? null,
             placeText: draft.placeText ?? null,
+            helpKey: options.helpKey ?? null,
+            draftKey: options.draftKey ?? null,
             escalateAt: timerFor(draft),
             createdAt: now(),
           },
           include: { reporter: true, group: { select: { name: true } }, area: { select: { name: true } } },
         });
         await event(tx, c.id, reporterId, 'created', { anonymous: draft.anonymous });
-        const handlers = await levelHandlers(tx, c);
+        const who = await levelHandlersByKind(tx, c);
+        const handlers = who.all;
         handlerCount = handlers.length;
+        told = { leaders: who.leaders.length, police: who.police.length, unit: who.unit?.unit };
         merge(queued, await tellHandlers(tx, c, handlers, (t) => newCaseText(c, t), true));
         return c;
+      }).catch(async (error: unknown) => {
+        // The same draft confirmed at the same moment elsewhere: its case won the unique key.
+        if ((error as { code?: string }).code === 'P2002' && options.draftKey) {
+          const other = await filedBefore();
+          if (other) return other;
+        }
+        throw error;
       });
-      const police = POLICE_CATEGORIES.has(draft.category) || draft.urgent;
-      return { case: created, handlers: police ? 'leadersAndPolice' : 'leaders', handlerCount };
+      if ('already' in created) return created;
+      return { case: created, handlers: police ? 'leadersAndPolice' : 'leaders', handlerCount, told };
     },
 
     async acknowledge(actorId: string, caseId: string): Promise<Case> {
@@ -284,30 +413,79 @@ export function createCaseService(deps: CaseServiceDeps) {
       });
     },
 
-    /** One level up (by a handler, or by the timer when `actorId` is null). */
+    /** One level up the real tree (by a handler, or by the timer when `actorId` is null). */
     async escalate(actorId: string | null, caseId: string, reason: 'handler' | 'timeout' = 'handler'): Promise<Case> {
       const c = actorId ? await authorize(actorId, 'case.escalate', caseId) : await load(caseId);
-      const next = NEXT_LEVEL[c.level];
+      const { next } = await placeOf(db, c);
       if (!next) throw new DomainError('cases:notNow', { ref: c.ref });
       return change(async (tx, queued) => {
         const updated = await tx.case.update({
           where: { id: c.id },
-          data: { level: next, escalateAt: c.status === 'new' || c.status === 'reopened' ? timerFor(c) : null },
+          data: { level: 'area', handlingAreaId: next.areaId, escalateAt: c.status === 'new' || c.status === 'reopened' ? timerFor(c, next.step) : null },
           include: { reporter: true, group: { select: { name: true } }, area: { select: { name: true } } },
         });
-        await event(tx, c.id, actorId, 'escalated', { to: next, reason });
+        await event(tx, c.id, actorId, 'escalated', { to: next.areaCode, unit: next.unit, reason });
         const handlers = (await levelHandlers(tx, updated)).filter((id) => id !== actorId);
         merge(
           queued,
           await tellHandlers(tx, updated, handlers, (t) =>
-            [t(reason === 'timeout' ? 'cases:escalatedTimeout' : 'cases:escalatedByHandler', { ref: c.ref, level: t(LEVEL_KEYS[next]!) }), newCaseText(updated, t)].join('\n\n'),
+            [t(reason === 'timeout' ? 'cases:escalatedTimeout' : 'cases:escalatedByHandler', { ref: c.ref, level: next.unit }), newCaseText(updated, t)].join('\n\n'),
             true,
           ),
         );
-        merge(queued, await tellReporter(tx, updated, (t) => t('cases:toReporterEscalated', { ref: c.ref })));
+        merge(queued, await tellReporter(tx, updated, (t) => t('cases:toReporterEscalated', { ref: c.ref, unit: next.unit })));
         return updated;
       });
     },
+
+    /**
+     * The top level's time ran out and still nobody acknowledged: the case is flagged overdue and
+     * the handlers of that level are told (it does not stop silently). Returns whether it was flagged.
+     */
+    async flagOverdue(caseId: string): Promise<boolean> {
+      const c = await load(caseId);
+      if (c.overdueAt || !(c.status === 'new' || c.status === 'reopened')) {
+        await db.case.update({ where: { id: c.id }, data: { escalateAt: null } });
+        return false;
+      }
+      await change(async (tx, queued) => {
+        const updated = await tx.case.update({
+          where: { id: c.id },
+          data: { overdueAt: now(), escalateAt: null },
+          include: { reporter: true, group: { select: { name: true } }, area: { select: { name: true } } },
+        });
+        await event(tx, c.id, null, 'overdue', { level: c.level, area: c.handlingAreaId });
+        const handlers = await levelHandlers(tx, updated);
+        const unit = c.level === 'area' ? (await placeOf(tx, c)).current?.unit : undefined;
+        merge(
+          queued,
+          await tellHandlers(tx, updated, handlers, (t) =>
+            [t('cases:overdueTop', { ref: c.ref, level: unit ?? t('cases:level_group') }), newCaseText(updated, t)].join('\n\n'),
+          ),
+        );
+      });
+      return true;
+    },
+
+    /** Where the case is now, in words: "tổ dân phố" or the police unit's name. */
+    async levelText(c: Pick<Case, 'areaId' | 'level' | 'handlingAreaId'>, t: T): Promise<string> {
+      if (c.level !== 'area') return t('cases:level_group');
+      return (await placeOf(db, c, t)).current?.unit ?? t('cases:level_police');
+    },
+
+    /**
+     * Who the handlers of a case are right now, for telling its reporter truthfully who was told:
+     * the group's leaders and deputies, the officers of the police unit, and that unit's name.
+     */
+    async whoHandles(personId: string, caseId: string): Promise<{ case: Case; groupName: string; leaders: number; police: number; unit?: string }> {
+      const c = await load(caseId);
+      if (c.reporterId !== personId) throw new DomainError('cases:forbidden', { ref: c.ref });
+      const who = await db.$transaction((tx) => levelHandlersByKind(tx, c));
+      return { case: c, groupName: c.group?.name ?? '', leaders: who.leaders.length, police: who.police.length, unit: who.unit?.unit };
+    },
+
+    /** The police units a case from this group's area climbs through, nearest first. */
+    policeLevels: (areaId: string, t?: T) => policeLevels(db, areaId, t),
 
     async reopen(actorId: string, caseId: string): Promise<Case> {
       const c = await authorize(actorId, 'case.reopen', caseId);
@@ -363,13 +541,14 @@ export function createCaseService(deps: CaseServiceDeps) {
     async escalateOverdue(): Promise<number> {
       const due = await db.case.findMany({
         where: { status: { in: ['new', 'reopened'] }, escalateAt: { lte: now() } },
-        select: { id: true, level: true },
+        select: { id: true, areaId: true, level: true, handlingAreaId: true },
         take: 200,
       });
       let moved = 0;
       for (const c of due) {
-        if (!NEXT_LEVEL[c.level]) {
-          await db.case.update({ where: { id: c.id }, data: { escalateAt: null } });
+        if (!(await placeOf(db, c)).next) {
+          // The top of the real tree: flag it and tell that level's officers.
+          if (await service.flagOverdue(c.id)) moved++;
           continue;
         }
         await service.escalate(null, c.id, 'timeout');
@@ -380,19 +559,30 @@ export function createCaseService(deps: CaseServiceDeps) {
 
     /** Open cases this person may handle: most urgent first, then newest. */
     async queue(personId: string): Promise<Case[]> {
-      const actor = await actors.actor(personId);
-      const leaderGroups = actor.memberships.filter((m) => m.role !== 'member').map((m) => m.groupId);
-      const areas = actor.officerAreaIds.length ? await actors.descendants(actor.officerAreaIds) : [];
-      if (!actor.admin && !leaderGroups.length && !areas.length) return [];
+      const scope = await service.handlerScope(personId);
+      if (!scope) return [];
       return db.case.findMany({
-        where: {
-          status: { in: [...OPEN_STATUSES] },
-          ...(actor.admin ? {} : { OR: [{ groupId: { in: leaderGroups } }, { areaId: { in: areas } }] }),
-        },
+        where: { status: { in: [...OPEN_STATUSES] }, ...scopeWhere(scope) },
         orderBy: [{ urgent: 'desc' }, { createdAt: 'desc' }],
         take: 100,
       });
     },
+
+    /**
+     * Which cases a person may handle, as data: everything (admin), the groups they lead or
+     * deputise, the areas (and below) they are an officer for. Undefined: none. /cases and the
+     * web console both list through it (with scopeWhere), so they always show the same cases.
+     */
+    async handlerScope(personId: string): Promise<HandlerScope | undefined> {
+      const actor = await actors.actor(personId);
+      const groupIds = actor.memberships.filter((m) => m.role !== 'member').map((m) => m.groupId);
+      const areaIds = actor.officerAreaIds.length ? await actors.descendants(actor.officerAreaIds) : [];
+      if (!actor.admin && !groupIds.length && !areaIds.length) return undefined;
+      return { all: actor.admin, groupIds, areaIds };
+    },
+
+    /** The handler's label of the reporter ("Người phản ánh #A7K2" when anonymous), as in chat. */
+    reporterLabel: (c: CaseWithContext, t: T) => reporterLabel(c, t),
 
     async isHandlerAnywhere(personId: string): Promise<boolean> {
       const actor = await actors.actor(personId);
@@ -409,7 +599,7 @@ export function createCaseService(deps: CaseServiceDeps) {
       const messages = await db.caseMessage.findMany({ where: { caseId: c.id }, orderBy: { createdAt: 'desc' }, take: 8 });
       const lines = [
         t('cases:detailHeader', { ref: c.ref, category: categoryText(t, c) }) + (c.urgent ? ' ' + t('cases:urgentMark') : ''),
-        t('cases:detailStatus', { status: statusText(t, c), level: t(LEVEL_KEYS[c.level] ?? 'cases:level_group') }),
+        t('cases:detailStatus', { status: statusText(t, c), level: await service.levelText(c, t) }) + (c.overdueAt ? ' ' + t('cases:overdueMark') : ''),
         t('cases:detailReporter', { reporter: reporterLabel(c, t) }),
         t('cases:detailPlace', { group: c.group?.name ?? '', area: c.area.name }),
         t('cases:detailCreated', { time: formatTime(c.createdAt, locale) }),
@@ -430,11 +620,11 @@ export function createCaseService(deps: CaseServiceDeps) {
     /** The case as its reporter sees it: status and what handlers said to them (no internal notes). */
     async reporterView(personId: string, caseId: string, t: T, locale: string): Promise<{ case: Case; text: string }> {
       const c = await load(caseId);
-      if (c.reporterId !== personId) throw new DomainError('cases:forbidden', { ref: c.ref });
+      if (c.reporterId !== personId) throw new DomainError('cases:forbidden');
       const messages = await db.caseMessage.findMany({ where: { caseId: c.id, internal: false }, orderBy: { createdAt: 'desc' }, take: 8 });
       const lines = [
         t('cases:detailHeader', { ref: c.ref, category: categoryText(t, c) }),
-        t('cases:detailStatusOnly', { status: statusText(t, c) }),
+        t('cases:detailStatusOnly', { status: reporterStatusText(t, c) }),
         t('cases:detailCreated', { time: formatTime(c.createdAt, locale) }),
         '',
         c.description,
@@ -461,6 +651,7 @@ export function createCaseService(deps: CaseServiceDeps) {
     },
 
     statusText,
+    reporterStatusText,
     categoryText,
   };
   return service;
@@ -485,6 +676,18 @@ export function createCaseService(deps: CaseServiceDeps) {
     if (c.placeText) return t('cases:detailLocationText', { place: c.placeText });
     return undefined;
   }
+}
+
+/** The cases a person may handle (see handlerScope). */
+export interface HandlerScope {
+  all: boolean;
+  groupIds: string[];
+  areaIds: string[];
+}
+
+/** A HandlerScope as a Prisma filter on Case. */
+export function scopeWhere(scope: HandlerScope) {
+  return scope.all ? {} : { OR: [{ groupId: { in: scope.groupIds } }, { areaId: { in: scope.areaIds } }] };
 }
 
 /** "pa 7k2q", "PA-7K2Q", "7k2q" -> "PA-7K2Q". */

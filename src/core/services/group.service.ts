@@ -64,6 +64,29 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
     return rows.map((r) => r.personId);
   }
 
+  /**
+   * Who decides a join request (L9): the group's leaders and deputies; for a group with none,
+   * the officers of its area (the nearest area up the tree that has any), and the
+   * administrators when no officer covers it. Nobody's request waits unseen.
+   */
+  async function deciders(group: Group): Promise<string[]> {
+    const leaders = await leadersOf(group.id);
+    if (leaders.length) return leaders;
+    return handlersWithoutLeader(group);
+  }
+
+  async function handlersWithoutLeader(group: Group): Promise<string[]> {
+    let areaId: string | null = group.areaId;
+    for (let depth = 0; areaId && depth < 10; depth++) {
+      const officers = await db.roleGrant.findMany({ where: { role: 'officer', areaId, revokedAt: null }, select: { personId: true } });
+      if (officers.length) return [...new Set(officers.map((o) => o.personId))];
+      const area: { parentId: string | null } | null = await db.area.findUnique({ where: { id: areaId }, select: { parentId: true } });
+      areaId = area?.parentId ?? null;
+    }
+    const admins = await db.roleGrant.findMany({ where: { role: 'admin', revokedAt: null }, select: { personId: true } });
+    return [...new Set(admins.map((a) => a.personId))];
+  }
+
   const service = {
     get(id: string) {
       return db.group.findUnique({ where: { id }, include: { area: true } });
@@ -75,7 +98,8 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
     },
 
     /** Joins an open group at once; a group by approval gets a pending request its leaders are told of. */
-    async join(personId: string, group: Group, shareContact = false): Promise<{ outcome: JoinOutcome; membership: Membership }> {
+    /** `note` is what the person chose to tell the leaders who approve the request (name, house number). */
+    async join(personId: string, group: Group, shareContact = false, note?: string): Promise<{ outcome: JoinOutcome; membership: Membership }> {
       const existing = await db.membership.findUnique({ where: { groupId_personId: { groupId: group.id, personId } } });
       if (existing && (existing.state === 'active' || existing.state === 'pending')) {
         return { outcome: existing.state === 'active' ? 'already' : 'pending', membership: existing };
@@ -88,8 +112,12 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
       if (state === 'pending') {
         const person = await db.person.findUnique({ where: { id: personId } });
         const who = (t: T) => (shareContact && person?.displayName ? person.displayName : t('groups:memberAlias', { alias: memberAlias(membership.id) }));
-        await tell(await leadersOf(group.id), (t) => ({
-          text: t('groups:requestToLeaders', { who: who(t), group: group.name }),
+        const leaderless = !(await leadersOf(group.id)).length;
+        await tell(await deciders(group), (t) => ({
+          text: [
+            note ? t('groups:requestToLeadersNote', { who: who(t), group: group.name, note }) : t('groups:requestToLeaders', { who: who(t), group: group.name }),
+            leaderless ? t('groups:requestNoLeader', { group: group.name }) : '',
+          ].filter(Boolean).join('\n'),
           choices: [[{ id: `g:${membership.id}:approve`, label: t('groups:approve') }, { id: `g:${membership.id}:refuse`, label: t('groups:refuse') }]],
         }));
       }

@@ -5,6 +5,7 @@
  */
 import type { Db } from './db.js';
 import type { Clock } from '../ports/clock.js';
+import type { MediaService } from './media.service.js';
 
 export interface StoredSummary {
   displayName: string | null;
@@ -19,7 +20,7 @@ export interface StoredSummary {
   messages: number;
 }
 
-export function createPersonalDataService(db: Db, clock: Clock) {
+export function createPersonalDataService(db: Db, clock: Clock, media?: MediaService) {
   return {
     async summary(personId: string): Promise<StoredSummary> {
       const person = await db.person.findUniqueOrThrow({
@@ -55,6 +56,9 @@ export function createPersonalDataService(db: Db, clock: Clock) {
       const person = await db.person.findUniqueOrThrow({ where: { id: personId }, include: { accounts: true } });
       const accountIds = person.accounts.map((a) => a.id);
       const webSessions = person.accounts.filter((a) => a.channel === 'web').map((a) => a.externalId);
+      // Photos: those no open case needs are deleted; the rest (already without metadata) lose
+      // their tie to the person, and every link handed out so far stops working.
+      await media?.eraseOwnedBy(personId);
       const names = [person.displayName, ...person.accounts.map((a) => a.displayName)].filter((n): n is string => Boolean(n && n.trim().length >= 2));
       await db.$transaction(async (tx) => {
         await tx.delivery.deleteMany({ where: { accountId: { in: accountIds } } });

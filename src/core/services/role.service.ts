@@ -17,15 +17,29 @@ export function createRoleService(db: Db, clock: Clock) {
     db.auditLog.create({ data: { actorId, action, subject, detail: JSON.stringify(detail), createdAt: now() } });
 
   return {
+    /** The person behind a channel account that has written to the bot (or was created on purpose), if any. */
+    async findPerson(channel: Channel, externalId: string): Promise<string | undefined> {
+      const existing = await db.channelAccount.findUnique({ where: { channel_externalId: { channel, externalId } } });
+      return existing?.personId;
+    },
+
     /**
-     * The person behind a channel account; created (with the account) when they have not
-     * written yet, so roles can be given before someone's first message.
+     * The person behind a channel account; created (with the account, in `locale`) when they
+     * have not written yet, so roles can be given before someone's first message. Callers
+     * decide whether that is wanted (the admin CLI only with --create; ADMIN_IDS always).
      */
-    async personFor(channel: Channel, externalId: string): Promise<string> {
+    async personFor(channel: Channel, externalId: string, locale?: string): Promise<string> {
       const existing = await db.channelAccount.findUnique({ where: { channel_externalId: { channel, externalId } } });
       if (existing) return existing.personId;
-      const person = await db.person.create({ data: { accounts: { create: { channel, externalId, chatId: externalId } } } });
+      const person = await db.person.create({
+        data: { ...(locale ? { locale } : {}), accounts: { create: { channel, externalId, chatId: externalId } } },
+      });
       return person.id;
+    },
+
+    /** Whether the person has a Telegram or Zalo account (web chat accounts alone carry no roles). */
+    async hasMessengerAccount(personId: string): Promise<boolean> {
+      return (await db.channelAccount.count({ where: { personId, channel: { in: ['telegram', 'zalo'] } } })) > 0;
     },
 
     async grant(actorId: string | null, personId: string, role: GrantableRole, scopeCode?: string): Promise<void> {

@@ -44,16 +44,35 @@ describe.skipIf(!haveChromium)(
       app = undefined;
     });
 
-    async function openChat(): Promise<{ page: Page; errors: Error[] }> {
+    /**
+     * A phone-sized page on the chat. `errors` collects script errors and every console error,
+     * which is where Chromium reports a Content-Security-Policy violation (the page also records
+     * securitypolicyviolation events, read by cspViolations()).
+     */
+    async function openChat(options: { before?: (page: Page) => Promise<void> } = {}): Promise<{ page: Page; errors: Error[] }> {
       app = await startTestApp();
       context = await browser.newContext(PHONE);
+      await context.addInitScript(() => {
+        const seen: string[] = [];
+        (window as unknown as { __csp: string[] }).__csp = seen;
+        document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI}`));
+      });
       const page = await context.newPage();
-      page.setDefaultTimeout(10_000);
+      page.setDefaultTimeout(20_000); // generous: the machine may be busy with other tests
       const errors: Error[] = [];
       page.on('pageerror', (error) => errors.push(error));
+      page.on('console', (message) => {
+        // (A JSON page opened by a test makes Chromium ask for /favicon.ico, which does not exist.)
+        // The photo refused on purpose below answers 409, which Chromium logs as well.
+        const expected = message.location().url.endsWith('/favicon.ico') || /status of 409/.test(message.text());
+        if (message.type() === 'error' && !expected) errors.push(new Error(`console: ${message.text()}`));
+      });
+      if (options.before) await options.before(page);
       await page.goto(`${app.baseUrl}/`);
       return { page, errors };
     }
+
+    const cspViolations = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp);
 
     /** The latest bot message containing `text` (waits for it to appear). */
     const botSays = (page: Page, text: string | RegExp) => page.locator('.msg.bot', { hasText: text }).last();
@@ -72,7 +91,7 @@ describe.skipIf(!haveChromium)(
         widest: Math.max(...[...document.querySelectorAll('.msg, form, header')].map((e) => e.getBoundingClientRect().right)),
       }));
 
-    it('speaks Vietnamese by default, onboards by taps, takes typed numbers and photos, and fits a phone', { timeout: 60_000 }, async () => {
+    it('speaks Vietnamese by default, onboards by taps, takes typed numbers and photos, and fits a phone', { timeout: 120_000 }, async () => {
       const { page, errors } = await openChat();
 
       // Vietnamese page labels before anything else happens.
@@ -89,34 +108,20 @@ describe.skipIf(!haveChromium)(
       await answer(page, 'Trước khi bắt đầu', 'Tôi đồng ý');
       await answer(page, 'Bạn sống ở tổ dân phố', 'Chọn theo tỉnh');
       await answer(page, 'Chọn tỉnh/thành phố', 'Thành phố Hà Nội');
-      await answer(page, 'Chọn quận/huyện thuộc Thành phố Hà Nội', 'Quận Ba Đình');
-      await answer(page, 'Chọn phường/xã thuộc Quận Ba Đình', 'Phường Kim Mã');
-      await answer(page, 'Chọn tổ dân phố / khu dân cư thuộc Phường Kim Mã', 'Tổ dân phố số 1');
-      await botSays(page, 'Bạn đã tham gia Tổ dân phố số 1 (Phường Kim Mã)').waitFor();
+      await answer(page, 'Chọn phường thuộc Thành phố Hà Nội', 'Phường Giảng Võ');
+      await answer(page, 'Chọn khu dân cư (tổ dân phố, khu phố, thôn) thuộc Phường Giảng Võ', 'Tổ dân phố số 1');
+      await botSays(page, 'Bạn đã tham gia Tổ dân phố số 1 (Phường Giảng Võ)').waitFor();
       await botSays(page, 'Bạn muốn làm gì?').getByRole('button', { name: 'Nhóm của tôi' }).waitFor();
       // /start was sent once, not once per poll.
       await expect(page.locator('.msg.bot', { hasText: 'trợ lý tự động' }).count()).resolves.toBe(1);
 
-      // A photo through the file input reaches the server, is stored, and gets an answer.
-      const notUnderstood = page.locator('.msg.bot', { hasText: 'Xin lỗi, tôi chưa hiểu' });
-      await expect(notUnderstood.count()).resolves.toBe(0);
-      const uploaded = page.waitForResponse((r) => r.url().includes('/api/web/photos') && r.request().method() === 'POST');
+      // A photo outside any step that asks for one is refused, and the page says why (not "offline").
+      const refused = page.waitForResponse((r) => r.url().includes('/api/web/photos') && r.request().method() === 'POST');
       await page.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: PNG });
-      expect((await uploaded).status()).toBe(200);
-      // (The page never reads that response's body, so Chromium does not hand it to Playwright;
-      // the stored copy is found in the database instead.)
-      const stored = await app!.app.db.media.findMany();
-      expect(stored).toHaveLength(1);
-      expect(stored[0]!.mime).toBe('image/png');
-      const url = `/media/${stored[0]!.id}`;
-      await page.locator('.msg.me img').last().waitFor();
-      await expect(page.locator('.msg.me img').last().getAttribute('src')).resolves.toMatch(/^blob:/);
-      // Outside any flow, the core says it did not understand and shows the menu again.
-      await notUnderstood.last().waitFor();
-      const media = await fetch(`${app!.baseUrl}${url}`);
-      expect(media.status).toBe(200);
-      expect(media.headers.get('content-type')).toBe('image/png');
-      expect(Buffer.from(await media.arrayBuffer()).equals(PNG)).toBe(true);
+      expect((await refused).status()).toBe(409);
+      await botSays(page, 'Bạn chỉ gửi ảnh khi hệ thống hỏi').waitFor();
+      expect(await app!.app.db.media.count()).toBe(0);
+      await expect(page.locator('#status').isHidden()).resolves.toBe(true);
 
       // A number typed in the text box and sent picks from the menu shown last: "my groups".
       const menuLabels = await botSays(page, 'Bạn muốn làm gì?').locator('.choices button').allTextContents();
@@ -126,8 +131,24 @@ describe.skipIf(!haveChromium)(
       await page.locator('#send').tap();
       await page.locator('.msg.me', { hasText: new RegExp(`^${number}$`) }).waitFor();
       await botSays(page, 'Nhóm của bạn. Chọn một nhóm').waitFor();
-      await expect(botSays(page, 'Nhóm của bạn. Chọn một nhóm').textContent()).resolves.toContain('Tổ dân phố số 1 (Phường Kim Mã)');
+      await expect(botSays(page, 'Nhóm của bạn. Chọn một nhóm').textContent()).resolves.toContain('Tổ dân phố số 1 (Phường Giảng Võ)');
       await expect(page.locator('#text').inputValue()).resolves.toBe('');
+
+      // At the report's photo step a photo through the file input is stored and acknowledged.
+      await page.locator('#text').fill('/report');
+      await page.locator('#send').tap();
+      await answer(page, 'Có ai đang gặp nguy hiểm', 'Không');
+      await botSays(page, 'Sự việc thuộc loại nào').locator('button', { hasText: 'tiếng ồn' }).first().tap();
+      await page.locator('#text').fill('Karaoke rất to sau 23h');
+      await page.locator('#send').tap();
+      await botSays(page, 'ảnh chụp').waitFor();
+      const uploaded = page.waitForResponse((r) => r.url().includes('/api/web/photos') && r.request().method() === 'POST');
+      await page.locator('#photo').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: PNG });
+      expect((await uploaded).status()).toBe(200);
+      expect(new URL((await uploaded).url()).search).not.toMatch(/session/);
+      await botSays(page, 'Đã nhận ảnh').waitFor();
+      expect(await app!.app.db.media.count()).toBe(1);
+      await expect(page.locator('.msg.me img').last().getAttribute('src')).resolves.toMatch(/^blob:/);
 
       // Everything fits the phone's width: no sideways scrolling, the text box stays on screen.
       const width = await fitsWidth(page);
@@ -140,9 +161,14 @@ describe.skipIf(!haveChromium)(
 
       await page.screenshot({ path: '/tmp/webchat.png' });
       expect(errors).toEqual([]);
+      await expect(cspViolations(page)).resolves.toEqual([]);
+      // The page's session is an HttpOnly cookie: nothing in localStorage, nothing readable by script.
+      await expect(page.evaluate(() => ({ stored: localStorage.length, cookie: document.cookie }))).resolves.toEqual({ stored: 0, cookie: '' });
+      const cookies = await context!.cookies();
+      expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['chat_session', true, 'Strict']]);
     });
 
-    it('switches the page to English when English is chosen, and stays English after a reload', { timeout: 60_000 }, async () => {
+    it('switches the page to English when English is chosen, and stays English after a reload', { timeout: 120_000 }, async () => {
       const { page, errors } = await openChat();
       await answer(page, 'trợ lý tự động', 'English');
       await botSays(page, 'Before we start').getByRole('button', { name: 'I agree' }).waitFor();
@@ -167,6 +193,49 @@ describe.skipIf(!haveChromium)(
       const width = await fitsWidth(page);
       expect(width.scrollWidth).toBeLessThanOrEqual(width.innerWidth);
       expect(errors).toEqual([]);
+      await expect(cspViolations(page)).resolves.toEqual([]);
+    });
+
+    it('an old page\'s localStorage id continues its conversation once, then is forgotten', { timeout: 120_000 }, async () => {
+      const legacy = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+      const { page, errors } = await openChat({
+        async before(page) {
+          // What the old service left: a web account keyed by the page's own id, and its replies.
+          const person = await app!.app.db.person.create({
+            data: { locale: 'vi', onboardedAt: new Date(), accounts: { create: { channel: 'web', externalId: legacy, chatId: legacy } } },
+          });
+          expect(person.id).toBeTruthy();
+          await app!.app.db.webMessage.create({ data: { session: legacy, payload: JSON.stringify({ text: 'Tin nhắn cũ trước khi nâng cấp' }) } });
+          // The old page stored its id in localStorage on this origin.
+          await page.goto(`${app!.baseUrl}/healthz`);
+          await page.evaluate((id) => localStorage.setItem('chat-session', id), legacy);
+        },
+      });
+      await botSays(page, 'Tin nhắn cũ trước khi nâng cấp').waitFor();
+      await page.waitForFunction(() => localStorage.getItem('chat-session') === null);
+      // The old conversation is there, so the page did not start over with /start.
+      await expect(page.locator('.msg.bot', { hasText: 'trợ lý tự động' }).count()).resolves.toBe(0);
+      const account = await app!.app.db.channelAccount.findFirstOrThrow({ where: { channel: 'web' } });
+      expect(account.externalId).toMatch(/^w[a-z2-7]{16}$/);
+      // After a reload (cookie only) it is still the same conversation.
+      await page.reload();
+      await botSays(page, 'Tin nhắn cũ trước khi nâng cấp').waitFor();
+      expect(await app!.app.db.channelAccount.count({ where: { channel: 'web' } })).toBe(1);
+      expect(errors).toEqual([]);
+      await expect(cspViolations(page)).resolves.toEqual([]);
+    });
+
+    it('refuses to be framed by another site', { timeout: 120_000 }, async () => {
+      const { page } = await openChat();
+      await botSays(page, 'trợ lý tự động').waitFor();
+      // Another origin (a data: page has an opaque origin) frames the chat: Chromium refuses to show it.
+      const framer = await context!.newPage();
+      const refused = new Promise<string>((resolve) => framer.on('console', (m) => { if (/frame/i.test(m.text())) resolve(m.text()); }));
+      await framer.setContent(`<iframe id="chat" src="${app!.baseUrl}/" width="300" height="400"></iframe>`);
+      await expect(refused).resolves.toMatch(/frame-ancestors|X-Frame-Options|Refused to (display|frame)/);
+      const frame = framer.frames().find((f) => f !== framer.mainFrame());
+      const title = frame ? await frame.locator('#title').count().catch(() => 0) : 0;
+      expect(title).toBe(0);
     });
   },
 );

@@ -22,8 +22,8 @@ describe('web chat location', () => {
     r = await web.pick(r, 'Giao thông');
     r = await web.say('Ổ gà lớn giữa đường Kim Mã');
     r = await web.pick(r, 'Bỏ qua');
-    const prompt = r.find((m) => /Sự việc ở đâu/.test(m.text));
-    expect(prompt?.askLocation).toBe('📍 Gửi vị trí của tôi');
+    const prompt = r.find((m) => /Sự việc xảy ra ở đâu/.test(m.text));
+    expect(prompt?.askLocation).toBe('📍 Gửi vị trí hiện tại (tôi đang ở đó)');
 
     const bad = await web.post({ location: { latitude: 123, longitude: 'x' } });
     expect(bad.status).toBe(400);

@@ -27,11 +27,11 @@ describe('web chat onboarding', () => {
     replies = await web.pick(replies, 'Chọn theo tỉnh');
     expect(texts(replies)).toMatch(/Chọn tỉnh\/thành phố/);
     replies = await web.pick(replies, 'Hà Nội');
-    replies = await web.pick(replies, 'Ba Đình');
-    replies = await web.pick(replies, 'Kim Mã');
-    expect(texts(replies)).toMatch(/Chọn tổ dân phố/);
+    expect(texts(replies)).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
+    replies = await web.pick(replies, 'Giảng Võ');
+    expect(texts(replies)).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\)/);
     replies = await web.pick(replies, 'Tổ dân phố số 1');
-    expect(texts(replies)).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Kim Mã\)/);
+    expect(texts(replies)).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(texts(replies)).toMatch(/Bạn muốn làm gì\?/);
 
     const person = await t.app.db.person.findFirstOrThrow({ include: { memberships: true } });
@@ -66,15 +66,15 @@ describe('web chat onboarding', () => {
     replies = await web.pick(replies, 'Tôi đồng ý');
     replies = await web.pick(replies, 'Chọn theo tỉnh');
     replies = await web.pick(replies, 'Hà Nội');
-    expect(texts(replies)).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội/);
+    expect(texts(replies)).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
     await first.stop();
 
     const second = await start(dir);
     const again = createWebClient(second.baseUrl, web.session);
     await again.fetchNew();
-    // The numbered list offered before the restart still answers: 1 = Quận Ba Đình.
+    // The numbered list offered before the restart still answers: 1 = Phường Ba Đình.
     replies = await again.say('1');
-    expect(texts(replies)).toMatch(/Chọn phường\/xã thuộc Quận Ba Đình/);
+    expect(texts(replies)).toMatch(/Chọn khu dân cư .* thuộc Phường Ba Đình/);
   });
 
   it('answers bad input clearly and keeps the step', async () => {
@@ -97,17 +97,26 @@ describe('web chat onboarding', () => {
     replies = await web.say('/cancel');
     expect(texts(replies)).toMatch(/Đã hủy/);
     replies = await web.say('/help');
-    expect(texts(replies)).toMatch(/113 \(công an\), 114 \(cứu hỏa\), 115 \(cấp cứu\)/);
+    expect(texts(replies)).toMatch(/113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\)/);
   });
 
   it('refuses malformed requests with a 4xx and keeps running', async () => {
     const t = await start();
-    const bad = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', body: '{not json' });
+    const web = createWebClient(t.baseUrl);
+    await web.start();
+    const json = { 'content-type': 'application/json', cookie: web.cookie! };
+    const bad = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', headers: json, body: '{not json' });
     expect(bad.status).toBe(400);
-    const noSession = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', body: JSON.stringify({ text: 'hi' }) });
-    expect(noSession.status).toBe(400);
-    const huge = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', body: 'x'.repeat(200_000) });
+    const noId = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', headers: json, body: JSON.stringify({ text: 'hi' }) });
+    expect(noId.status).toBe(400);
+    const noSession = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'abcdefgh12', text: 'hi' }) });
+    expect(noSession.status).toBe(401);
+    const notJson = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', headers: { cookie: web.cookie! }, body: JSON.stringify({ id: 'abcdefgh12', text: 'hi' }) });
+    expect(notJson.status).toBe(415);
+    const huge = await fetch(`${t.baseUrl}/api/web/messages`, { method: 'POST', headers: json, body: 'x'.repeat(200_000) });
     expect(huge.status).toBe(413);
+    const unknown = await fetch(`${t.baseUrl}/api/web/nothing-here`);
+    expect(unknown.status).toBe(404);
     const health = await fetch(`${t.baseUrl}/healthz`);
     expect(health.status).toBe(200);
   });

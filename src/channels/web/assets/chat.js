@@ -1,8 +1,11 @@
 // The web chat page: sends what the person types or taps, and shows the bot's replies.
 (function () {
   'use strict';
-  var ui = window.CHAT_UI;
-  var locale = window.CHAT_DEFAULT_LOCALE;
+  // The page's strings come in a JSON data element: the CSP allows no inline script.
+  var config = JSON.parse(document.getElementById('chat-ui').textContent);
+  var ui = config.strings;
+  var defaultLocale = config.defaultLocale;
+  var locale = defaultLocale;
   var log = document.getElementById('log');
   var form = document.getElementById('composer');
   var input = document.getElementById('text');
@@ -16,10 +19,36 @@
     crypto.getRandomValues(a);
     return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
   }
-  var session = localStorage.getItem('chat-session');
-  if (!session) { session = randomId(16); localStorage.setItem('chat-session', session); }
+  // The session is an HttpOnly cookie the server sets; the page never sees it. Pages from before
+  // kept a self-chosen id in localStorage: it is offered to the server once, to carry that
+  // conversation over, and then forgotten.
+  var LEGACY_KEY = 'chat-session';
+  var sessionReady = null;
+  function legacyId() { try { return localStorage.getItem(LEGACY_KEY); } catch (e) { return null; } }
+  function forgetLegacy() { try { localStorage.removeItem(LEGACY_KEY); } catch (e) { /* storage off */ } }
+  function startSession() {
+    if (!sessionReady) {
+      var body = {};
+      var legacy = legacyId();
+      if (legacy) body.legacy = legacy;
+      sessionReady = fetch('/api/web/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (data) {
+          if (legacy) forgetLegacy();
+          if (data.locale && data.locale !== locale) { locale = data.locale; applyLabels(); }
+          return data;
+        })
+        .catch(function (e) { sessionReady = null; throw e; });
+    }
+    return sessionReady;
+  }
+  /** A 401 means the session ended (expired, revoked, erased): the next call starts a new one. */
+  function checked(r) {
+    if (r.status === 401) { sessionReady = null; throw new Error('401'); }
+    return r;
+  }
 
-  function s(key) { return (ui[locale] && ui[locale][key]) || ui[window.CHAT_DEFAULT_LOCALE][key] || key; }
+  function s(key) { return (ui[locale] && ui[locale][key]) || ui[defaultLocale][key] || key; }
   function applyLabels() {
     document.documentElement.lang = locale;
     document.getElementById('title').textContent = s('title');
@@ -89,7 +118,9 @@
   }
 
   function fetchMessages() {
-    return fetch('/api/web/messages?session=' + session + '&after=' + lastSeq)
+    return startSession()
+      .then(function () { return fetch('/api/web/messages?after=' + lastSeq, { credentials: 'same-origin' }); })
+      .then(checked)
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (data) {
         statusLine.hidden = true;
@@ -100,10 +131,19 @@
   }
 
   function send(body) {
-    body.session = session;
     body.id = randomId(12);
-    return fetch('/api/web/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); })
+    return startSession()
+      .then(function () { return fetch('/api/web/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' }); })
+      .then(checked)
+      // 429: too many messages; the server put a polite "slow down" in the conversation.
+      .then(function (r) {
+        if (!r.ok && r.status !== 429) throw new Error(r.status);
+        return r.ok ? r.json() : {};
+      })
+      .then(function (data) {
+        // The person's data was erased: show the last answer; the next message starts afresh.
+        if (data.ended) { sessionReady = null; (data.messages || []).forEach(showBot); }
+      })
       .then(fetchMessages)
       .catch(showOffline);
   }
@@ -124,8 +164,15 @@
     if (file.size > 10 * 1024 * 1024) { var d = bubble('bot'); d.textContent = s('photoTooBig'); return; }
     showMine('', URL.createObjectURL(file));
     var id = randomId(12);
-    fetch('/api/web/photos?session=' + session + '&id=' + id, { method: 'POST', headers: { 'content-type': file.type || 'image/jpeg' }, body: file })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); })
+    startSession()
+      .then(function () { return fetch('/api/web/photos?id=' + id, { method: 'POST', headers: { 'content-type': file.type || 'image/jpeg' }, body: file, credentials: 'same-origin' }); })
+      .then(checked)
+      .then(function (r) {
+        // The server refused this photo: say why in the person's language (not "connection lost").
+        var why = r.status === 409 ? s('photoNotNow') : r.status === 413 ? s('photoTooBig') : r.status === 415 ? s('photoType') : r.status === 429 ? s('photoTooMany') : '';
+        if (why) { var d = bubble('bot'); d.textContent = why; scroll(); return; }
+        if (!r.ok) throw new Error(r.status);
+      })
       .then(fetchMessages)
       .catch(showOffline);
   });
