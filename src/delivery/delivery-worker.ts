@@ -1,13 +1,20 @@
 /**
- * The outbox worker of one channel: claims queued delivery rows, sends them under the
- * platform's limits, and records the outcome on each row.
+ * The outbox worker of one channel: claims queued delivery rows (direct replies and
+ * notifications alike), sends them under the platform's limits, and records the outcome on
+ * each row.
  *
  * - Messages to one chat go out in the order they were queued, one at a time.
- * - 429 answers pause the channel for retry_after; network errors and 5xx retry with backoff.
+ * - The worker claims continuously: a reply queued while a fan-out is being sent is claimed at
+ *   once (the worker is kicked) and its chat goes ahead of chats that only have notifications.
+ * - 429 answers pause the channel for retry_after and are retried until sent; network errors and
+ *   5xx retry with backoff (a bounded number of times).
  * - A permanent refusal marks the row failed; "blocked"/"chat gone" also marks the account
  *   unreachable and fails its other queued rows.
- * - Rows are marked "sending" when claimed. After a crash, `recover()` puts them back in the
- *   queue: those that had already left are the only possible duplicates.
+ * - Rows are marked "sending" when claimed. An outcome is written as soon as the platform
+ *   answered (group commit: the answers that arrive together share one write), and a send's slot
+ *   is freed only once its outcome is written, so at any moment at most `concurrency` rows can
+ *   have reached the platform without being recorded. After a crash, `recover()` puts "sending"
+ *   rows back in the queue: those (at most `concurrency`) are the only possible duplicates.
  */
 import { isSqlite, type Db } from '../core/services/db.js';
 import type { Outbound } from '../core/messages.js';
@@ -43,7 +50,7 @@ export interface DeliveryWorkerOptions {
   maxAttempts?: number;
   /**
    * Called with the rows just recorded as sent (in the order they went out), e.g. to let a typed
-   * number answer the message. Batched with the status writes: one call per flush, not per send.
+   * number answer the message. Batched with the status writes: one call per write, not per send.
    */
   afterSent?(rows: SentRow[]): Promise<void>;
 }
@@ -60,7 +67,15 @@ interface Claimed {
 
 type Result =
   | { id: string; ok: true; messageIds: string[]; at: Date; row: Claimed }
-  | { id: string; ok: false; failure: SendFailure; attempts: number; accountId: string | null; at: Date };
+  | { id: string; ok: false; failure: SendFailure; attempts: number; accountId: string | null; chatId: string; at: Date };
+
+interface Pending {
+  result: Result;
+  recorded: () => void;
+}
+
+/** While busy, the queue is looked at again this often for new and retried rows (a kick is at once). */
+const CLAIM_EVERY_MS = 100;
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const { db, target, logger } = options;
@@ -74,12 +89,29 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
-  const results: Result[] = [];
+  let kicked = false;
   let stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
 
-  function sleep(ms: number): Promise<void> {
+  /** Claimed rows not sent yet, in queue order. */
+  let queue: Claimed[] = [];
+  const queuedIds = new Set<string>();
+  const busyChats = new Set<string>();
+  /** Chats whose row failed and waits for its retry: their later rows go back to the queue with it. */
+  const stalledChats = new Set<string>();
+  /** Chats the platform rate-limited lately: their direct replies keep to the chat rate for a while. */
+  const floodedChats = new Map<string, number>();
+  /** Rows handed back to the queue, written with the next outcomes. */
+  let released: Array<{ id: string; chatId: string }> = [];
+  const inFlight = new Set<Promise<void>>();
+  /** Outcomes waiting to be written. */
+  let unwritten: Pending[] = [];
+  let writing: Promise<void> | undefined;
+
+  /** Waits until `ms` passed, the worker is kicked, or a send ends. */
+  function pause(ms: number): Promise<void> {
+    if (kicked) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, Math.max(1, ms));
       function done() {
         clearTimeout(timer);
         if (wake === done) wake = undefined;
@@ -88,34 +120,126 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       wake = done;
     });
   }
-
-  async function claim(): Promise<Claimed[]> {
-    const at = new Date(now());
-    const candidates = await db.delivery.findMany({
-      where: { channel: target.name, status: 'queued', nextAttemptAt: { lte: at } },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: batchSize,
-      select: { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true, createdAt: true },
-    });
-    if (!candidates.length) return [];
-    // A chat whose older message waits for a retry gets nothing newer before it: order per chat holds.
-    const waiting = await db.delivery.findMany({
-      where: { channel: target.name, status: 'queued', nextAttemptAt: { gt: at }, chatId: { in: [...new Set(candidates.map((c) => c.chatId))] } },
-      select: { chatId: true, createdAt: true },
-    });
-    const heldSince = new Map<string, number>();
-    for (const w of waiting) heldSince.set(w.chatId, Math.min(heldSince.get(w.chatId) ?? Infinity, w.createdAt.getTime()));
-    const rows = candidates.filter((c) => !(c.createdAt.getTime() > (heldSince.get(c.chatId) ?? Infinity)));
-    if (!rows.length) return [];
-    await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'queued' }, data: { status: 'sending' } });
-    return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as Outbound }));
+  function nudge() {
+    wake?.();
   }
 
-  async function flush(): Promise<void> {
-    if (!results.length) return;
-    const batch = results.splice(0, results.length);
+  /**
+   * Claims and outcome writes take turns: a claim must see a failed row's retry time (which holds
+   * its chat's newer rows back) either wholly before or wholly after the write that records it.
+   */
+  let turn: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = turn.then(fn, fn);
+    turn = run.catch(() => undefined);
+    return run;
+  }
+
+  function claim(): Promise<number> {
+    return exclusive(claimRows);
+  }
+
+  async function claimRows(): Promise<number> {
+    const at = new Date(now());
+    const room = batchSize - queue.length;
+    if (room <= 0) return 0;
+    const select = { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true, createdAt: true } as const;
+    const due = { channel: target.name, status: 'queued', nextAttemptAt: { lte: at } };
+    // Chats with a direct reply waiting come first, with everything queued before it for them (order per chat).
+    const replyChats = await db.delivery.findMany({
+      where: { ...due, kind: 'reply' },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: room,
+      select: { chatId: true },
+    });
+    const urgent = replyChats.length
+      ? await db.delivery.findMany({
+          where: { ...due, chatId: { in: [...new Set(replyChats.map((r) => r.chatId))] } },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+          take: room,
+          select,
+        })
+      : [];
+    const rest =
+      urgent.length < room
+        ? await db.delivery.findMany({
+            where: { ...due, id: { notIn: urgent.map((u) => u.id) } },
+            orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+            take: room - urgent.length,
+            select,
+          })
+        : [];
+    const candidates = [...urgent, ...rest].filter((c) => !queuedIds.has(c.id) && !stalledChats.has(c.chatId));
+    if (!candidates.length) return 0;
+    // A chat whose older message waits for a retry gets nothing newer before it: order per chat holds.
+    // Queue order is (createdAt, id): the replies of one turn share a creation time.
+    const waiting = await db.delivery.findMany({
+      where: { channel: target.name, status: 'queued', nextAttemptAt: { gt: at }, chatId: { in: [...new Set(candidates.map((c) => c.chatId))] } },
+      select: { chatId: true, createdAt: true, id: true },
+    });
+    const before = (a: { createdAt: Date; id: string }, b: { createdAt: Date; id: string }) =>
+      a.createdAt.getTime() < b.createdAt.getTime() || (a.createdAt.getTime() === b.createdAt.getTime() && a.id < b.id);
+    const heldFrom = new Map<string, { createdAt: Date; id: string }>();
+    for (const w of waiting) {
+      const held = heldFrom.get(w.chatId);
+      if (!held || before(w, held)) heldFrom.set(w.chatId, w);
+    }
+    const rows = candidates.filter((c) => {
+      const held = heldFrom.get(c.chatId);
+      return !held || before(c, held);
+    });
+    if (!rows.length) return 0;
+    const taken = await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'queued' }, data: { status: 'sending' } });
+    if (taken.count !== rows.length) {
+      // Another sender took some meanwhile (one sender per channel is the supported set-up).
+      logger.warn(`${target.name} delivery: ${rows.length - taken.count} row(s) were claimed elsewhere`);
+    }
+    for (const r of rows) {
+      if (stalledChats.has(r.chatId)) {
+        // Its chat stalled (a send failed) while this claim ran: back to the queue behind the failed row.
+        released.push({ id: r.id, chatId: r.chatId });
+        continue;
+      }
+      queuedIds.add(r.id);
+      queue.push({ id: r.id, chatId: r.chatId, accountId: r.accountId, kind: r.kind, alertId: r.alertId, attempts: r.attempts, payload: JSON.parse(r.payload) as Outbound });
+    }
+    if (released.length) void write();
+    return rows.length;
+  }
+
+  /** Writes every outcome waiting, in one transaction; frees their slots afterwards. */
+  function write(): Promise<void> {
+    if (writing) return writing;
+    writing = (async () => {
+      while (unwritten.length || released.length) {
+        const batch = unwritten;
+        unwritten = [];
+        const back = released;
+        released = [];
+        try {
+          await exclusive(() => record(batch.map((p) => p.result), back.map((r) => r.id)));
+        } catch (error) {
+          // Not written: the rows stay "sending" and are sent again after a restart (recover()).
+          logger.error(`${target.name} delivery: recording outcomes failed`, { error });
+        }
+        // A stalled chat's order is held by the database (its failed row's retry time) once the
+        // failure and every row handed back are written: only then may its rows be claimed again.
+        for (const chat of [...stalledChats]) {
+          const pending = unwritten.some((p) => !p.result.ok && p.result.chatId === chat) || released.some((r) => r.chatId === chat);
+          if (!pending) stalledChats.delete(chat);
+        }
+        for (const p of batch) p.recorded();
+        nudge();
+      }
+    })().finally(() => {
+      writing = undefined;
+    });
+    return writing;
+  }
+
+  async function record(batch: Result[], back: string[]): Promise<void> {
     const ops = [];
-    const sent = batch.filter((r) => r.ok);
+    const sent = batch.filter((r): r is Extract<Result, { ok: true }> => r.ok);
     if (sent.length && isSqlite(db)) {
       // On SQLite one statement for every success (a Prisma update costs about a millisecond of CPU,
       // which capped a fan-out near 150 messages/s). Timestamps as Prisma's SQLite adapter writes them.
@@ -135,39 +259,51 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     for (const r of batch) {
       if (r.ok) continue;
       const f = r.failure;
-      // A 429 says when to come back, so it may be retried longer than a network error, but not for ever.
-      if (f.kind === 'retry' && r.attempts < (f.afterMs !== undefined ? maxAttempts * 5 : maxAttempts)) {
+      // A 429 says when to come back: retried until sent. Other transient errors: a bounded number of times.
+      if (f.kind === 'retry' && (f.afterMs !== undefined || r.attempts < maxAttempts)) {
         const backoff = f.afterMs ?? Math.min(2 ** r.attempts * 1000, 5 * 60_000);
         ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'queued', attempts: r.attempts, error: f.reason, nextAttemptAt: new Date(r.at.getTime() + backoff) } }));
       } else {
         ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'failed', attempts: r.attempts, error: f.reason } }));
         if (f.kind === 'permanent' && f.unreachable && r.accountId) {
-          ops.push(db.channelAccount.update({ where: { id: r.accountId }, data: { unreachableAt: r.at, unreachableReason: f.reason } }));
+          ops.push(db.channelAccount.updateMany({ where: { id: r.accountId }, data: { unreachableAt: r.at, unreachableReason: f.reason } }));
           ops.push(db.delivery.updateMany({ where: { accountId: r.accountId, status: 'queued' }, data: { status: 'failed', error: `account unreachable: ${f.reason}` } }));
         }
       }
     }
-    await db.$transaction(ops);
+    if (back.length) ops.push(db.delivery.updateMany({ where: { id: { in: back }, status: 'sending' }, data: { status: 'queued' } }));
+    // The goodbye to a person who just erased their data was queued without an account: once sent,
+    // nothing of theirs (not even the chat id) stays behind.
+    const erasedReplies = sent.filter((r) => r.row.kind === 'reply' && r.row.accountId === null).map((r) => r.id);
+    if (erasedReplies.length) ops.push(db.delivery.deleteMany({ where: { id: { in: erasedReplies } } }));
+    if (ops.length) await db.$transaction(ops);
     if (sent.length && options.afterSent) {
       const rows = sent.map(({ row, messageIds }) => ({ id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload, messageIds }));
       await options.afterSent(rows).catch((error) => logger.warn('after-send hook failed', { error }));
     }
   }
 
-  async function sendOne(row: Claimed, stalledChats: Set<string>): Promise<void> {
+  async function sendOne(row: Claimed, bookedAt: number): Promise<void> {
     const at = () => new Date(now());
+    let result: Result;
     try {
       const messageIds = await target.deliver(row.chatId, row.payload);
-      results.push({ id: row.id, ok: true, messageIds, at: at(), row });
+      limiter.finished(row.chatId, bookedAt); // the slot counts from the answer: see finished()
+      result = { id: row.id, ok: true, messageIds, at: at(), row };
       stats.sent++;
     } catch (error) {
+      limiter.finished(row.chatId, bookedAt);
       const failure = target.classifyError(error);
-      results.push({ id: row.id, ok: false, failure, attempts: row.attempts + 1, accountId: row.accountId, at: at() });
+      result = { id: row.id, ok: false, failure, attempts: row.attempts + 1, accountId: row.accountId, chatId: row.chatId, at: at() };
       if (failure.kind === 'retry') {
         stalledChats.add(row.chatId);
+        releaseChat(row.chatId);
         stats.retried++;
         if (failure.afterMs) {
           stats.rateLimited++;
+          // This chat is flooded: its replies too keep to the chat rate for the next half minute.
+          floodedChats.set(row.chatId, now() + 30_000);
+          if (floodedChats.size > 10_000) for (const [chat, until] of floodedChats) if (until < now()) floodedChats.delete(chat);
           if (failure.pauseChannel) limiter.pauseUntil(now() + failure.afterMs);
         }
         logger.warn(`${target.name} send will be retried: ${failure.reason}`);
@@ -176,81 +312,95 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         logger.warn(`${target.name} send failed for good: ${failure.reason}`);
       }
     }
+    // The slot is free only once the outcome is written: an answered send is never left unrecorded for long.
+    await new Promise<void>((recorded) => {
+      unwritten.push({ result, recorded });
+      void write();
+    });
   }
 
-  /** Sends a claimed batch under the limits, in order per chat, `concurrency` at a time. */
-  async function sendBatch(rows: Claimed[]): Promise<void> {
-    const pending = rows.slice();
-    const busyChats = new Set<string>();
-    // Chats whose message failed and will be retried: their later rows go back to the queue.
-    const stalledChats = new Set<string>();
-    const released: string[] = [];
-    const inFlight = new Set<Promise<void>>();
-    let lastFlush = now();
-    while (pending.length || inFlight.size) {
-      let minWait = Infinity;
-      const blocked = new Set<string>();
-      for (let i = 0; i < pending.length && inFlight.size < concurrency && running; ) {
-        const row = pending[i]!;
-        if (stalledChats.has(row.chatId)) {
-          pending.splice(i, 1);
-          released.push(row.id);
-          continue;
-        }
-        if (busyChats.has(row.chatId) || blocked.has(row.chatId)) {
-          i++;
-          continue;
-        }
+  /** Hands a stalled chat's claimed rows back to the queue (written with the failure that stalled it). */
+  function releaseChat(chatId: string) {
+    const keep: Claimed[] = [];
+    for (const row of queue) {
+      if (row.chatId === chatId) {
+        released.push({ id: row.id, chatId: row.chatId });
+        queuedIds.delete(row.id);
+      } else keep.push(row);
+    }
+    queue = keep;
+  }
+
+  /** Starts every send the limits allow now; returns how long until the next one may start (Infinity: none waiting). */
+  function dispatch(): number {
+    let minWait = Infinity;
+    if (!queue.length || inFlight.size >= concurrency) return minWait;
+    const blocked = new Set<string>();
+    const replyChats = new Set<string>();
+    for (const row of queue) if (row.kind === 'reply') replyChats.add(row.chatId);
+    const started = new Set<string>();
+    // Chats a person is talking with first, then the rest; each chat in its own order.
+    passes: for (const pass of replyChats.size ? [true, false] : [false]) {
+      for (const row of queue) {
+        if (inFlight.size >= concurrency || !running) break;
+        if (replyChats.size && replyChats.has(row.chatId) !== pass) continue;
+        if (busyChats.has(row.chatId) || blocked.has(row.chatId) || stalledChats.has(row.chatId)) continue;
         const bookedAt = now();
-        const wait = limiter.reserve(row.chatId, target.isGroupChat(row.chatId), bookedAt);
+        const conversation = row.kind === 'reply' && !((floodedChats.get(row.chatId) ?? 0) > bookedAt);
+        const wait = limiter.reserve(row.chatId, target.isGroupChat(row.chatId), bookedAt, conversation);
         if (wait > 0) {
           blocked.add(row.chatId);
           minWait = Math.min(minWait, wait);
-          if (limiter.globalWait() > 0) break; // the overall limit holds everyone back
-          i++;
+          if (limiter.globalWait() > 0) break passes; // the overall limit holds everyone back
           continue;
         }
-        pending.splice(i, 1);
+        blocked.add(row.chatId); // one row per chat per pass: the next waits for this one's answer
+        started.add(row.id);
         busyChats.add(row.chatId);
-        const p: Promise<void> = sendOne(row, stalledChats).finally(() => {
-          limiter.finished(row.chatId, bookedAt); // the slot counts from the answer: see finished()
+        const p: Promise<void> = sendOne(row, bookedAt).finally(() => {
           busyChats.delete(row.chatId);
           inFlight.delete(p);
+          nudge();
         });
         inFlight.add(p);
       }
-      if (!running && !inFlight.size) break;
-      if (now() - lastFlush >= 100 || results.length >= 200) {
-        lastFlush = now();
-        await flush();
-      }
-      if (inFlight.size) await Promise.race([...inFlight, delay(Number.isFinite(minWait) ? minWait : 50)]);
-      else if (Number.isFinite(minWait)) await delay(minWait);
-      else if (!pending.length) break;
     }
-    await flush();
-    if (released.length) {
-      await db.delivery.updateMany({ where: { id: { in: released }, status: 'sending' }, data: { status: 'queued' } });
+    if (started.size) {
+      queue = queue.filter((r) => !started.has(r.id));
+      for (const id of started) queuedIds.delete(id);
     }
+    return minWait;
   }
 
   async function run(): Promise<void> {
+    let lastClaim = 0;
     while (running) {
       try {
-        const rows = await claim();
-        if (!rows.length) {
-          await sleep(idlePollMs);
+        if (kicked || now() - lastClaim >= (queue.length || inFlight.size ? CLAIM_EVERY_MS : 0)) {
+          kicked = false;
+          lastClaim = now();
+          await claim();
+        }
+        const wait = dispatch();
+        if (!queue.length && !inFlight.size && !unwritten.length) {
+          await pause(idlePollMs);
+          lastClaim = 0;
           continue;
         }
-        await sendBatch(rows);
-        if (!running) {
-          // Stopped mid-batch: rows never attempted go back to the queue.
-          await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'sending' }, data: { status: 'queued' } });
-        }
+        await pause(Math.min(Number.isFinite(wait) ? wait : CLAIM_EVERY_MS, CLAIM_EVERY_MS));
       } catch (error) {
         logger.error(`${target.name} delivery loop failed; retrying`, { error });
-        await sleep(1000);
+        await pause(1000);
       }
+    }
+    // Stopping: let the sends in flight finish and be recorded, then hand the rest back.
+    await Promise.allSettled([...inFlight]);
+    await write();
+    if (queue.length) {
+      const ids = queue.map((r) => r.id);
+      queue = [];
+      queuedIds.clear();
+      await db.delivery.updateMany({ where: { id: { in: ids }, status: 'sending' }, data: { status: 'queued' } });
     }
   }
 
@@ -267,11 +417,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     },
     /** Wakes the worker now (called after something was queued in this process). */
     kick() {
-      wake?.();
+      kicked = true;
+      nudge();
     },
     async stop(): Promise<void> {
       running = false;
-      wake?.();
+      nudge();
       await loop;
     },
     stats: () => ({ ...stats }),
@@ -279,10 +430,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
     },
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(1, ms)));
 }
 
 export type DeliveryWorker = ReturnType<typeof createDeliveryWorker>;

@@ -2,17 +2,27 @@
  * Sliding-window send limits: overall per second, per private chat per second, per group
  * chat per minute (Telegram's published limits). `reserve` answers how long to wait
  * before a send to that chat is allowed, and books the slot when the answer is 0.
+ *
+ * A private chat may take a short burst (`perChatBurst` messages at once, as Telegram
+ * tolerates), then its rate: at most `perChatBurst` messages in any `perChatBurst /
+ * perChatPerSecond` seconds. A conversation's two or three replies go out together.
  */
 export interface RateLimits {
   globalPerSecond: number;
   perChatPerSecond: number;
   perGroupPerMinute: number;
+  /** Messages a private chat may get at once (default 1: no burst). */
+  perChatBurst?: number;
 }
 
 export function createRateLimiter(limits: RateLimits, now: () => number = Date.now) {
   const global: number[] = [];
   const perChat = new Map<string, number[]>();
   let pausedUntil = 0;
+  const burst = Math.max(1, Math.floor(limits.perChatBurst ?? 1));
+  // No burst: `perChatPerSecond` in any second. A burst of B: max(rate, B) in the matching longer window.
+  const chatMax = Math.max(limits.perChatPerSecond, burst);
+  const chatWindowMs = (chatMax * 1000) / limits.perChatPerSecond;
 
   function waitFor(times: number[], max: number, windowMs: number, t: number): number {
     while (times.length && times[0]! <= t - windowMs) times.shift();
@@ -20,14 +30,17 @@ export function createRateLimiter(limits: RateLimits, now: () => number = Date.n
   }
 
   return {
-    /** 0 when a send to `chatId` may go now (and it is booked at `t`); otherwise milliseconds to wait. */
-    reserve(chatId: string, isGroup: boolean, t: number = now()): number {
+    /**
+     * 0 when a send to `chatId` may go now (and it is booked at `t`); otherwise milliseconds to wait.
+     * `conversation`: a direct reply in a private chat, held only by the overall limit and pauses
+     * (a person talking with the bot is not slowed to the chat rate); it still counts for the chat,
+     * so a notification right after it waits.
+     */
+    reserve(chatId: string, isGroup: boolean, t: number = now(), conversation = false): number {
       if (pausedUntil > t) return pausedUntil - t;
       const chatTimes = perChat.get(chatId) ?? [];
-      const wait = Math.max(
-        waitFor(global, limits.globalPerSecond, 1000, t),
-        isGroup ? waitFor(chatTimes, limits.perGroupPerMinute, 60_000, t) : waitFor(chatTimes, limits.perChatPerSecond, 1000, t),
-      );
+      const chatWait = isGroup ? waitFor(chatTimes, limits.perGroupPerMinute, 60_000, t) : waitFor(chatTimes, chatMax, chatWindowMs, t);
+      const wait = Math.max(waitFor(global, limits.globalPerSecond, 1000, t), conversation && !isGroup ? 0 : chatWait);
       if (wait > 0) return wait;
       global.push(t);
       chatTimes.push(t);

@@ -11,7 +11,7 @@ import { makeLeader, makeOfficer } from '../helpers/roles.js';
 import type { AlertDraft } from '../../src/core/services/alert.service.js';
 
 const TOKEN = '123456789:AAE-fake_telegram_token_alert_rates';
-const GROUP = 'HN-BD-KM-01';
+const GROUP = 'HN-GV-01';
 const HEADLINE = 'Kiểm tra tốc độ gửi';
 
 let apps: TestApp[] = [];
@@ -64,7 +64,7 @@ async function officer(app: App, channel: 'telegram' | 'zalo' | 'web', chatId: s
   const person = await app.db.person.create({
     data: { locale: 'vi', displayName: 'Cán bộ', onboardedAt: new Date(), accounts: { create: { channel, externalId: chatId, chatId } } },
   });
-  await makeOfficer(app, person.id, 'HN-BD-KM');
+  await makeOfficer(app, person.id, 'HN-GV');
   return person.id;
 }
 

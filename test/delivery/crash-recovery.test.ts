@@ -2,9 +2,9 @@
  * Crash recovery of the outbox: the real service process is killed with SIGKILL in the middle
  * of a 2,000-recipient alert fan-out through the fake Telegram server, then started again on
  * the same database. Every recipient must get the alert; the only copies sent twice may be the
- * sends in flight when the process died: rows still "sending" (claimed) whose copy had already
- * reached Telegram but whose "sent" had not been written yet (the worker records outcomes in
- * batches, every 100 ms).
+ * sends in flight when the process died: the worker writes each outcome as soon as Telegram
+ * answered (answers arriving together share one write) and frees a send's slot only once its
+ * outcome is written, so at most `concurrency` (16) rows can have reached Telegram unrecorded.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeTelegram } from '../fakes/fake-telegram-server.js';
@@ -22,6 +22,8 @@ import {
 const RECIPIENTS = 2_000;
 // Not a multiple of the worker's claim batch (500), so the kill lands inside a claimed batch.
 const KILL_AFTER = 700;
+/** The worker's sends in flight at most (its default concurrency): the bound on copies sent twice. */
+const IN_FLIGHT = 16;
 
 let services: ServiceProcess[] = [];
 let fakes: FakeTelegram[] = [];
@@ -79,7 +81,7 @@ describe('alert fan-out survives a crash', () => {
       console.log(
         `[crash-recovery] killed after ${killedAfter} of ${RECIPIENTS} copies; rows claimed ("sending") at the kill: ${sendingAtKill}; ` +
           `in flight at the kill (reached Telegram, not yet recorded as sent): ${unrecorded}; ` +
-          `duplicates after restart: ${tracker.duplicates}; lost: ${tracker.lost}`,
+          `duplicates after restart: ${tracker.duplicates} (at most ${IN_FLIGHT}: the sends in flight); lost: ${tracker.lost}`,
       );
       expect(after.sent).toBe(RECIPIENTS);
       expect(after.queued ?? 0).toBe(0);
@@ -88,6 +90,8 @@ describe('alert fan-out survives a crash', () => {
       expect(tracker.maxCopies).toBeLessThanOrEqual(2);
       expect(tracker.duplicates).toBeLessThanOrEqual(sendingAtKill);
       expect(tracker.duplicates).toBeLessThanOrEqual(unrecorded);
+      expect(unrecorded).toBeLessThanOrEqual(IN_FLIGHT);
+      expect(tracker.duplicates).toBeLessThanOrEqual(IN_FLIGHT);
       expect(fake.refusals).toEqual([]);
     },
     90_000,

@@ -63,12 +63,12 @@ let seq = Date.now() - 10 * 60_000;
 type Account = Awaited<ReturnType<typeof telegramAccount>>;
 
 /** Inserts one queued row per text (in order) and wakes the worker. */
-async function enqueue(t: TestApp, rows: Array<{ to: Account; text: string; status?: string; dueInMs?: number }>) {
+async function enqueue(t: TestApp, rows: Array<{ to: Account; text: string; status?: string; dueInMs?: number; kind?: string }>) {
   await t.app.db.delivery.createMany({
     data: rows.map((r) => {
       const at = new Date(seq++);
       return {
-        kind: 'system',
+        kind: r.kind ?? 'system',
         channel: 'telegram',
         accountId: r.to.accountId,
         chatId: r.to.chatId,
@@ -179,6 +179,24 @@ describe('delivery worker (Telegram, real database)', () => {
     expect(fake.tooManyRequests).toBeGreaterThan(0);
     expect([...fake.messagesTo(a.chatId)].sort()).toEqual(['r1', 'r2', 'r3']);
     expect(fake.messagesTo(a.chatId)).toHaveLength(3); // each exactly once
+  });
+
+  // Direct replies are not held to the chat's rate (a conversation is not slowed to 1/s), so Telegram's
+  // flood control answers 429: each is honoured and the chat still reads its replies in order.
+  it('direct replies queued turn after turn under Telegram\'s flood control arrive once each, in order', async () => {
+    const { t, fake } = await harness({ rateLimit: { perChatPerSecond: 1 }, env: { TELEGRAM_RATE_PER_CHAT: '1' } });
+    const a = await telegramAccount(t, 6301);
+    const texts: string[] = [];
+    for (let turn = 1; turn <= 4; turn++) {
+      const rows = [{ to: a, text: `q${turn}`, kind: 'reply' }, { to: a, text: `menu${turn}`, kind: 'reply' }];
+      texts.push(...rows.map((r) => r.text));
+      await enqueue(t, rows);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const done = await settled(t, 30_000);
+    expect([...done.values()].every((r) => r.status === 'sent')).toBe(true);
+    expect(fake.tooManyRequests).toBeGreaterThan(0);
+    expect(fake.messagesTo(a.chatId)).toEqual(texts);
   });
 
   it('retries a 500 with backoff and sends it', async () => {

@@ -7,6 +7,7 @@ import { vi } from 'vitest';
 import type { Update } from 'grammy/types';
 import type { FakeTelegram, RecordedCall } from '../fakes/fake-telegram-server.js';
 import { matches } from './labels.js';
+import { repliesSent } from './replies-sent.js';
 
 export interface Button {
   text: string;
@@ -36,7 +37,10 @@ export const tgTo = (chatId: number) => (c: RecordedCall) => (c.method === 'send
 export const tgText = (c: RecordedCall) => String(c.body.text ?? c.body.caption ?? '');
 export const keyboardOf = (c: RecordedCall): Button[] => (c.body.reply_markup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
 
-/** Polling: grammY confirms an update (the next getUpdates offset) only after its replies are sent. */
+/**
+ * Polling: the service confirms an update (the next getUpdates offset) once it is handled and its
+ * replies are queued; then the delivery worker sends them: this waits for both.
+ */
 export async function updateHandled(tg: FakeTelegram, updateId: number, timeout: number): Promise<void> {
   await vi.waitFor(
     () => {
@@ -44,6 +48,7 @@ export async function updateHandled(tg: FakeTelegram, updateId: number, timeout:
     },
     { timeout, interval: 5 },
   );
+  await repliesSent('telegram', timeout);
 }
 
 /** A Telegram user in a private chat (polling): each action resolves once the update is handled. */

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { expect, vi } from 'vitest';
 import { postToWebhook, type FakeZalo, type FakeZaloCall } from '../fakes/fake-zalo-server.js';
 import { matches, numberedItems } from './labels.js';
+import { repliesSent } from './replies-sent.js';
 
 /** What the bot sent to one chat in answer to one update. */
 export interface ZaloTurn {
@@ -31,7 +32,10 @@ export interface ZaloUserOptions {
 export const zaloTo = (chatId: string) => (c: FakeZaloCall) => (c.method === 'sendMessage' || c.method === 'sendPhoto') && c.body.chat_id === chatId;
 export const zaloText = (c: FakeZaloCall) => String(c.body.text ?? c.body.caption ?? '');
 
-/** Polling: handled once nothing is queued and the bot waits in getUpdates again (it polls only after replying). */
+/**
+ * Polling: handled once nothing is queued and the bot waits in getUpdates again (it polls only
+ * after an update is committed), and the replies it queued were sent by the delivery worker.
+ */
 export async function zaloSettled(zalo: FakeZalo, timeout: number): Promise<void> {
   await vi.waitFor(
     () => {
@@ -41,6 +45,7 @@ export async function zaloSettled(zalo: FakeZalo, timeout: number): Promise<void
     },
     { timeout, interval: 5 },
   );
+  await repliesSent('zalo', timeout);
 }
 
 /** A Zalo user in a private chat. Polling by default; webhook users give the reply to wait for (`expectLast`) per turn. */

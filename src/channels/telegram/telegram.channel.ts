@@ -1,8 +1,16 @@
 /**
- * The Telegram transport: grammY with auto-retry, long polling or a webhook.
- * It turns updates into Inbound, hands them to the core, and sends the replies. No rules here.
+ * The Telegram transport: grammY's Bot API client, long polling or a webhook.
+ * It turns updates into Inbound and hands them to the core, which commits the update's effects
+ * and queues its replies for the paced delivery worker. No rules here.
+ *
+ * Nothing acknowledged is lost: a webhook is answered 200 only after the core committed the
+ * update, and long polling moves its offset (which confirms updates to Telegram) past a batch
+ * only after every update in it was committed. A repeat after a crash is recognised by its id.
  */
 import { Api, Bot, GrammyError, HttpError, InputFile } from 'grammy';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { fencedGet, type FetchFence } from '../../media/fenced-fetch.js';
 import { classifyTelegramError } from './errors.js';
 import { autoRetry } from '@grammyjs/auto-retry';
 import type { Update } from 'grammy/types';
@@ -22,14 +30,17 @@ export interface TelegramChannelOptions {
   logger: Logger;
   /** Commands to register with setMyCommands, per language ("" = default). */
   commands: { languageCode: string; commands: { command: string; description: string }[] }[];
+  /** Seconds each getUpdates call waits on the server (long polling). Default 30. */
+  pollTimeoutSeconds?: number;
   /** Stored photos (`PhotoRef.mediaId`) are uploaded from here. */
-  loadMedia?(id: string): Promise<{ bytes: Uint8Array; mime: string } | null>;
+  loadMedia?(id: string): Promise<{ path?: string; bytes?: Uint8Array } | null>;
 }
 
 export function createTelegramChannel(options: TelegramChannelOptions): ChannelRuntime & {
   bot: Bot;
-  fetchPhoto(fileId: string): Promise<{ bytes: Uint8Array; mime: string }>;
-  handleWebhookUpdate(update: unknown): void;
+  fetchPhoto(fileId: string, fence: Omit<FetchFence, 'apiRoot'>): Promise<Readable>;
+  /** Resolves once the update's effects are committed (then the webhook may answer 200). */
+  handleWebhookUpdate(update: unknown): Promise<void>;
   webhookSecret?: string;
 } {
   const { logger } = options;
@@ -45,7 +56,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
     if (!photo.startsWith('media:')) return photo;
     const media = await options.loadMedia?.(photo.slice('media:'.length));
     if (!media) throw new Error('stored photo not found');
-    return new InputFile(media.bytes, 'photo.jpg');
+    // Streamed from the re-encoded file (no metadata): never read whole into memory.
+    return new InputFile(media.path ? createReadStream(media.path) : media.bytes!, 'photo.jpg');
   }
 
   async function sendWith(api: Api, chatId: string, out: Outbound): Promise<string[]> {
@@ -61,22 +73,71 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
   }
   const send = (chatId: string, out: Outbound) => sendWith(bot.api, chatId, out);
 
-  bot.use(async (ctx) => {
-    const inbound = telegramToInbound(ctx.update);
-    if (ctx.callbackQuery) {
+  /**
+   * One update: the core commits its effects and queues its replies (sent by the delivery
+   * worker, paced and in order per chat). Resolves once committed; rejects when it could not be
+   * (the update is then delivered again: webhook retry, or the poll offset stays put).
+   */
+  async function processUpdate(update: Update): Promise<void> {
+    const callbackId = (update as { callback_query?: { id?: unknown } }).callback_query?.id;
+    if (typeof callbackId === 'string') {
       // Stop the button's spinner at once; the answer comes as a new message.
-      await ctx.answerCallbackQuery().catch((error) => logger.warn('telegram answerCallbackQuery failed', { error }));
+      await workerApi.answerCallbackQuery(callbackId).catch((error) => logger.warn(`telegram answerCallbackQuery failed: ${describeError(error)}`));
     }
+    const inbound = telegramToInbound(update);
     if (!inbound) return;
-    const replies = await options.handle(inbound);
-    for (const reply of replies) await send(inbound.chatId, reply);
-  });
+    await options.handle(inbound);
+  }
 
-  bot.catch((err) => {
-    const error = err.error;
-    const where = error instanceof GrammyError ? `Telegram refused (${error.error_code}: ${error.description})` : error instanceof HttpError ? 'network error talking to Telegram' : 'our code failed';
-    logger.error(`telegram update ${err.ctx.update.update_id}: ${where}`, { error });
-  });
+  /** Long polling with our own getUpdates loop, so an offset is confirmed only after its batch is committed. */
+  function startPolling(): { stop(): Promise<void> } {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const timeout = options.pollTimeoutSeconds ?? 30;
+    const pollApi = new Api(options.token, { apiRoot: options.apiRoot, timeoutSeconds: timeout + 15 });
+    const done = (async () => {
+      let offset = 0;
+      let failures = 0;
+      let batchFailures = 0;
+      while (!signal.aborted) {
+        let updates: Update[];
+        try {
+          updates = await pollApi.getUpdates({ offset, timeout, allowed_updates: ['message', 'callback_query'] }, signal as Parameters<Api['getUpdates']>[1]);
+          failures = 0;
+        } catch (error) {
+          if (signal.aborted) break;
+          const delay = telegramPollDelay(error, failures++);
+          logger.warn(`telegram getUpdates failed (${failures} in a row), retrying in ${delay} ms: ${describeError(error)}`);
+          await sleep(delay, signal);
+          continue;
+        }
+        if (!updates.length) continue;
+        // People in parallel, each person's updates in order (the core queues per account).
+        const results = await Promise.allSettled(updates.map((u) => processUpdate(u)));
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed.length && !signal.aborted) {
+          batchFailures++;
+          if (batchFailures < 10) {
+            // Not confirmed: the same batch comes again; what was committed is recognised and skipped.
+            logger.error(`telegram: ${failed.length} update(s) could not be handled; fetching the batch again`, { error: failed[0]!.reason });
+            await sleep(Math.min(30_000, 500 * 2 ** batchFailures), signal);
+            continue;
+          }
+          logger.error(`telegram: ${failed.length} update(s) failed 10 times; skipping them`, { error: failed[0]!.reason });
+        }
+        if (signal.aborted) break;
+        batchFailures = 0;
+        offset = updates[updates.length - 1]!.update_id + 1;
+      }
+    })().catch((error) => logger.error('telegram polling stopped with an error', { error }));
+    return {
+      async stop() {
+        controller.abort();
+        await done;
+      },
+    };
+  }
+  let polling: { stop(): Promise<void> } | undefined;
 
   return {
     name: 'telegram',
@@ -102,12 +163,11 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
     classifyError: classifyTelegramError,
     isGroupChat: (chatId) => chatId.startsWith('-'),
     /** Downloads a photo a person sent (file ids are only usable through getFile). */
-    async fetchPhoto(fileId: string): Promise<{ bytes: Uint8Array; mime: string }> {
+    async fetchPhoto(fileId: string, fence: Omit<FetchFence, 'apiRoot'>): Promise<Readable> {
       const file = await bot.api.getFile(fileId);
       if (!file.file_path) throw new Error('telegram gave no file path');
-      const res = await fetch(`${options.apiRoot}/file/bot${options.token}/${file.file_path}`, { signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`telegram file download answered ${res.status}`);
-      return { bytes: new Uint8Array(await res.arrayBuffer()), mime: res.headers.get('content-type')?.startsWith('image/') ? res.headers.get('content-type')! : 'image/jpeg' };
+      // Fenced: the API root's own host (or an allowed https host), no redirects, a streamed byte limit.
+      return fencedGet(`${options.apiRoot}/file/bot${options.token}/${file.file_path}`, { ...fence, apiRoot: options.apiRoot });
     },
     async start() {
       // One bounded attempt (no auto-retry): a wrong token or an unreachable server is reported at once.
@@ -126,20 +186,49 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
         mode = 'webhook';
         return `webhook at ${options.publicUrl}/webhooks/telegram (bot @${bot.botInfo.username})`;
       }
-      // bot.start() deletes any webhook, then long-polls until stop().
-      void bot
-        .start({ allowed_updates: ['message', 'callback_query'], onStart: () => logger.debug('telegram polling started') })
-        .catch((error) => logger.error('telegram polling stopped with an error', { error }));
+      // Polling and a webhook exclude each other: remove any webhook (keeping its pending updates), then poll.
+      await workerApi.deleteWebhook({ drop_pending_updates: false });
+      polling = startPolling();
       mode = 'polling';
       return `long polling (bot @${bot.botInfo.username})`;
     },
     async stop() {
-      if (mode === 'polling' && bot.isRunning()) await bot.stop();
+      await polling?.stop();
+      polling = undefined;
       mode = 'off';
     },
-    handleWebhookUpdate(update: unknown) {
-      // Answered 200 already; repeated deliveries are dropped by the core's update ids.
-      void bot.handleUpdate(update as Update).catch((error) => logger.error('telegram webhook update failed', { error }));
+    async handleWebhookUpdate(update: unknown) {
+      // The webhook answers only after this resolves; repeated deliveries are dropped by the core's update ids.
+      await processUpdate(update as Update);
     },
   };
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof GrammyError) return `${error.error_code}: ${error.description}`;
+  if (error instanceof HttpError) return `network error: ${String((error.error as Error | undefined)?.message ?? error.message)}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves after `ms`, or early when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** How long to wait before polling again after a failed getUpdates: retry_after on 429, else backoff (1 s to 30 s). */
+function telegramPollDelay(error: unknown, failures: number): number {
+  const backoff = Math.min(30_000, 1000 * 2 ** failures);
+  if (error instanceof GrammyError && error.error_code === 429) return Math.max(backoff, (error.parameters.retry_after ?? 1) * 1000);
+  return backoff;
 }

@@ -6,7 +6,8 @@ export type ZaloCall = { method: 'sendMessage'; text: string } | { method: 'send
 export function numberedList(out: Outbound): string {
   const choices = out.choices?.flat() ?? [];
   if (choices.length === 0) return out.text;
-  const list = choices.map((c, i) => `${i + 1}. ${c.label}`).join('\n');
+  // Beside a typed answer (out.byLabel) a number would be read as the answer: the words pick.
+  const list = choices.map((c, i) => (out.byLabel ? `• ${c.label}` : `${i + 1}. ${c.label}`)).join('\n');
   return `${out.text}\n\n${out.hint ? out.hint + '\n' : ''}${list}`;
 }
 

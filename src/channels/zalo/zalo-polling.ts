@@ -38,6 +38,11 @@ export interface ZaloPolling {
   readonly running: boolean;
 }
 
+/** How often one update's handling is tried before it is given up (the handler logs each failure). */
+const HANDLER_ATTEMPTS = 4;
+/** First wait before handling a failed update again (doubling: 0.2 s, 0.4 s, 0.8 s). */
+const HANDLER_RETRY_MS = 200;
+
 /** Resolves after `ms`, or early when `signal` aborts. Never rejects. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -101,13 +106,21 @@ export function startZaloPolling(options: ZaloPollingOptions): ZaloPolling {
         continue;
       }
       if (!update) continue; // 408 "no update": poll again at once
-      try {
-        await onUpdate(update);
-      } catch (err) {
-        log?.error?.(`Zalo update handler failed for ${update.event_name}: ${describe(err)}`, {
-          event: update.event_name,
-          error: err,
-        });
+      // Fetching consumed the update (Zalo has no offset): it is handled before the next poll, and
+      // a failure to commit it (the database away) is retried here rather than lost.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await onUpdate(update);
+          break;
+        } catch (err) {
+          const last = attempt >= HANDLER_ATTEMPTS || signal.aborted;
+          log?.error?.(`Zalo update handler failed for ${update.event_name} (attempt ${attempt}${last ? ', giving up' : ''}): ${describe(err)}`, {
+            event: update.event_name,
+            error: err,
+          });
+          if (last) break;
+          await sleep(Math.min(maxMs, HANDLER_RETRY_MS * 2 ** (attempt - 1)), signal);
+        }
       }
     }
   }

@@ -1,12 +1,18 @@
 /**
  * The Zalo transport: the project's own client, long polling or a webhook, repeated
  * updates dropped, replies rendered as numbered lists. No rules here.
+ *
+ * The core commits each update's effects and queues its replies (sent by the paced delivery
+ * worker); a webhook is answered only after that commit, so a crash before it leaves the update
+ * for Zalo's retry. Repeats are recognised by the core's record of handled updates.
  */
+import type { Readable } from 'node:stream';
 import type { Outbound } from '../../core/messages.js';
+import { fencedGet, type FetchFence } from '../../media/fenced-fetch.js';
 import type { Logger } from '../../logger.js';
 import type { ChannelRuntime, InboundHandler } from '../channel.js';
 import { createZaloClient, type ZaloClient } from './zalo-client.js';
-import { createUpdateDeduplicator, parseZaloUpdate, zaloToInbound } from './to-inbound.js';
+import { parseZaloUpdate, zaloToInbound } from './to-inbound.js';
 import { startZaloPolling, type ZaloPolling } from './zalo-polling.js';
 import { renderZalo } from './render.js';
 import { classifyZaloError } from './errors.js';
@@ -20,23 +26,32 @@ export interface ZaloChannelOptions {
   logger: Logger;
   pollTimeoutSeconds?: number;
   backoff?: { initialMs?: number; maxMs?: number };
+  /** A short-lived signed path (`/media/<id>?exp=..&sig=..`) for a stored photo, minted when it is sent. */
+  mediaLink?(mediaId: string): Promise<string | undefined>;
 }
 
 export function createZaloChannel(options: ZaloChannelOptions): ChannelRuntime & {
   client: ZaloClient;
-  fetchPhoto(url: string): Promise<{ bytes: Uint8Array; mime: string }>;
+  fetchPhoto(url: string, fence: Omit<FetchFence, 'apiRoot'>): Promise<Readable>;
   webhookSecret?: string;
-  handleWebhookBody(body: unknown): boolean;
+  /** Resolves once the update's effects are committed (then the webhook may answer 200). */
+  handleWebhookBody(body: unknown): Promise<boolean>;
 } {
   const { logger } = options;
   const client = createZaloClient({ token: options.token, apiRoot: options.apiRoot, log: logger });
-  const dedup = createUpdateDeduplicator();
   let polling: ZaloPolling | undefined;
   let mode: 'polling' | 'webhook' | 'off' = 'off';
 
+  /** Zalo fetches photos by URL: a stored one gets a link valid 15 minutes, minted now for this recipient. */
+  async function withPhotoLink(out: Outbound): Promise<Outbound> {
+    if (!out.photo?.mediaId) return out;
+    const link = await options.mediaLink?.(out.photo.mediaId);
+    return { ...out, photo: link ? { url: link } : undefined };
+  }
+
   async function send(chatId: string, out: Outbound): Promise<string[]> {
     const ids: string[] = [];
-    for (const call of renderZalo(out, options.publicUrl)) {
+    for (const call of renderZalo(await withPhotoLink(out), options.publicUrl)) {
       if (call.method === 'sendPhoto') ids.push(String((await client.sendPhoto(chatId, call.photo, call.caption)).message_id));
       else ids.push(...(await client.sendText(chatId, call.text)));
     }
@@ -47,9 +62,8 @@ export function createZaloChannel(options: ZaloChannelOptions): ChannelRuntime &
     const update = parseZaloUpdate(body);
     if (!update) return;
     const inbound = zaloToInbound(update);
-    if (!inbound || dedup.seen(`${inbound.updateId}`)) return;
-    const replies = await options.handle(inbound);
-    for (const reply of replies) await send(inbound.chatId, reply);
+    if (!inbound) return;
+    await options.handle(inbound);
   }
 
   return {
@@ -64,11 +78,9 @@ export function createZaloChannel(options: ZaloChannelOptions): ChannelRuntime &
     classifyError: classifyZaloError,
     isGroupChat: () => false,
     /** Zalo photo URLs expire: fetch a copy while it is valid. */
-    async fetchPhoto(url: string): Promise<{ bytes: Uint8Array; mime: string }> {
-      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`zalo photo download answered ${res.status}`);
-      const type = res.headers.get('content-type') ?? '';
-      return { bytes: new Uint8Array(await res.arrayBuffer()), mime: type.startsWith('image/') ? type : 'image/jpeg' };
+    async fetchPhoto(url: string, fence: Omit<FetchFence, 'apiRoot'>): Promise<Readable> {
+      // Fenced (review M2): allowed https hosts or the API root's own host, no redirects, no private addresses, a byte limit.
+      return fencedGet(url, { ...fence, apiRoot: options.apiRoot });
     },
     async start() {
       const me = await client.getMe();
@@ -93,9 +105,9 @@ export function createZaloChannel(options: ZaloChannelOptions): ChannelRuntime &
       mode = 'off';
     },
     /** Takes a webhook body already authenticated; false when it is not a Zalo update. */
-    handleWebhookBody(body: unknown): boolean {
+    async handleWebhookBody(body: unknown): Promise<boolean> {
       if (!parseZaloUpdate(body)) return false;
-      void onUpdate(body).catch((error) => logger.error('zalo webhook update failed', { error }));
+      await onUpdate(body);
       return true;
     },
   };

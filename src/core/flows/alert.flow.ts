@@ -8,6 +8,7 @@ import type { Choice, Outbound } from '../messages.js';
 import { ALERT_CATEGORIES, ALERT_CATEGORY_KEYS, SEVERITIES, SEVERITY_KEYS, isAlertCategory, isSeverity, parseDuration, type AlertCategory, type Severity } from '../services/alert.catalog.js';
 import type { AlertDraft } from '../services/alert.service.js';
 import { formatClock } from '../format.js';
+import { draftKeyOf } from '../draft-key.js';
 
 export const MAX_HEADLINE = 120;
 export const MAX_ALERT_TEXT = 1500;
@@ -120,6 +121,8 @@ const EXPIRY_CHOICES: Array<[string, string, number]> = [
 const expiry: Step = textStep({
   prompt: (ctx) => ({ text: ctx.t('alerts:askExpiry'), choices: EXPIRY_CHOICES.map(([id, key]) => [{ id, label: ctx.t(key) }]) }),
   maxLength: 40,
+  // The listed durations are the main answers: a typed number picks one.
+  numbersPick: true,
   text(ctx, typed): StepOutcome {
     const ms = parseDuration(typed);
     if (!ms) return { retry: { text: ctx.t('alerts:expiryInvalid', { typed }) } };
@@ -164,7 +167,8 @@ const preview: Step = {
     return {
       text: `${ctx.t('alerts:previewIntro', { count })}\n\n${copy.text}`,
       choices: [
-        [{ id: 'alert:send', label: ctx.t('alerts:confirmSend') }],
+        // The draft's key rides on the button: pressed again later, it finds the alert it sent.
+        [{ id: `alert:send:${draftKeyOf(ctx.data)}`, label: ctx.t('alerts:confirmSend') }],
         [{ id: 'alert:restart', label: ctx.t('alerts:editAlert') }, { id: 'alert:discard', label: ctx.t('alerts:discard') }],
       ],
     };
@@ -178,8 +182,10 @@ const preview: Step = {
       draft(ctx).groupIds = keep;
       return { goto: 'groups' };
     }
-    if (input.choice !== 'alert:send') return { retry: { text: ctx.t('common:chooseFromList') } };
-    const { recipients } = await ctx.services.alerts.send(ctx.identity.person.id, toDraft(draft(ctx)));
+    if (input.choice !== `alert:send:${draftKeyOf(ctx.data)}`) return { retry: { text: ctx.t('common:chooseFromList') } };
+    const { alert, recipients, already } = await ctx.services.alerts.send(ctx.identity.person.id, toDraft(draft(ctx)), draftKeyOf(ctx.data));
+    // Confirmed twice (a double tap, a retry after a crash, two instances): nothing is sent again.
+    if (already) return { end: true, say: [{ text: ctx.t('alerts:alreadySent', { headline: alert.headline, count: recipients }) }] };
     return { end: true, menu: false, say: [{ text: ctx.t('alerts:sent', { count: recipients }) }] };
   },
 };

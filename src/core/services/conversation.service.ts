@@ -1,4 +1,6 @@
 import { isSqlite, type Db } from './db.js';
+import type { Outbound } from '../messages.js';
+import type { Tx } from './outbox.service.js';
 
 /** Where a person is in a flow; stored per channel account so a restart resumes it. */
 export interface ConversationState {
@@ -12,6 +14,17 @@ export interface ConversationState {
 }
 
 export const EMPTY_STATE: ConversationState = { flow: null, step: null, data: {}, choices: [], suspended: null };
+
+async function saveState(tx: Tx, accountId: string, state: ConversationState): Promise<void> {
+  const fields = {
+    flow: state.flow,
+    step: state.step,
+    data: JSON.stringify(state.data),
+    choices: JSON.stringify(state.choices),
+    suspended: state.suspended ? JSON.stringify(state.suspended) : null,
+  };
+  await tx.conversation.upsert({ where: { accountId }, create: { accountId, ...fields }, update: fields });
+}
 
 export function createConversationService(db: Db) {
   return {
@@ -27,14 +40,7 @@ export function createConversationService(db: Db) {
       };
     },
     async save(accountId: string, state: ConversationState): Promise<void> {
-      const fields = {
-        flow: state.flow,
-        step: state.step,
-        data: JSON.stringify(state.data),
-        choices: JSON.stringify(state.choices),
-        suspended: state.suspended ? JSON.stringify(state.suspended) : null,
-      };
-      await db.conversation.upsert({ where: { accountId }, create: { accountId, ...fields }, update: fields });
+      await saveState(db, accountId, state);
     },
     /**
      * A notification with choices was delivered: typing its numbers should answer it, unless
@@ -86,24 +92,65 @@ export function createConversationService(db: Db) {
 
 export type ConversationService = ReturnType<typeof createConversationService>;
 
-/** Remembers handled platform updates so a repeated delivery (webhook retry, poll overlap) is ignored. */
+/** Where one handled message's replies go, inside the transaction that records the message as handled. */
+export interface ReplySink {
+  /**
+   * Stores the direct replies (the outbox for messengers, the inbox for the web chat);
+   * returns the channels whose delivery worker should be woken after the commit.
+   */
+  write(tx: Tx, to: { channel: string; accountId: string | null; chatId: string }, replies: Outbound[]): Promise<Set<string>>;
+}
+
+/**
+ * Remembers handled platform updates so a repeated delivery (webhook retry, poll overlap,
+ * the same update after a crash) has no effect twice. An update is recorded as handled in
+ * the same transaction as the conversation state it produced and its replies (`finishTurn`):
+ * a crash before that commit leaves it unhandled, so the platform's retry handles it again.
+ */
 export function createProcessedUpdates(db: Db) {
   let lastPrune = 0;
+  async function prune() {
+    const now = Date.now();
+    if (now - lastPrune < 60 * 60 * 1000) return;
+    lastPrune = now;
+    await db.processedUpdate.deleteMany({ where: { createdAt: { lt: new Date(now - 24 * 60 * 60 * 1000) } } });
+  }
+  async function seen(id: string): Promise<boolean> {
+    return Boolean(await db.processedUpdate.findUnique({ where: { id }, select: { id: true } }));
+  }
   return {
-    /** True the first time an id is seen; false for a repeat. */
-    async firstTime(id: string): Promise<boolean> {
+    /** True when this update was handled already (a repeat); nothing is recorded. */
+    seen,
+    /**
+     * In one transaction: records the update as handled, saves the conversation state (unless
+     * null: nothing may be stored, or nothing changed) and stores the replies through `sink`.
+     * Returns the channels to wake, or null when another handler recorded the update first
+     * (the same update handled twice at once, e.g. by two instances): then nothing is written.
+     */
+    async finishTurn(turn: {
+      updateKey: string;
+      accountId: string;
+      state: ConversationState | null;
+      replies: Outbound[];
+      to: { channel: string; accountId: string | null; chatId: string };
+      sink: ReplySink;
+    }): Promise<Set<string> | null> {
+      let channels: Set<string>;
       try {
-        await db.processedUpdate.create({ data: { id } });
+        channels = await db.$transaction(
+          async (tx) => {
+            await tx.processedUpdate.create({ data: { id: turn.updateKey } });
+            if (turn.state) await saveState(tx, turn.accountId, turn.state);
+            return turn.replies.length ? turn.sink.write(tx, turn.to, turn.replies) : new Set<string>();
+          },
+          { timeout: 20_000 },
+        );
       } catch (error) {
-        if ((error as { code?: string }).code === 'P2002') return false;
+        if ((error as { code?: string }).code === 'P2002' && (await seen(turn.updateKey))) return null;
         throw error;
       }
-      const now = Date.now();
-      if (now - lastPrune > 60 * 60 * 1000) {
-        lastPrune = now;
-        await db.processedUpdate.deleteMany({ where: { createdAt: { lt: new Date(now - 24 * 60 * 60 * 1000) } } });
-      }
-      return true;
+      await prune().catch(() => undefined);
+      return channels;
     },
   };
 }

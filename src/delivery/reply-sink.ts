@@ -1,0 +1,32 @@
+/**
+ * Where the core's direct replies go, inside the transaction that records a message as handled:
+ * - Telegram and Zalo: outbox rows (kind "reply"), sent by the channel's delivery worker under the
+ *   platform's limits, in one order per chat with the notifications, retried on 429 and network
+ *   errors until delivered or refused for good;
+ * - the web chat: straight into its inbox (the page fetches them; nothing to pace).
+ */
+import type { Outbound } from '../core/messages.js';
+import type { ReplySink } from '../core/services/conversation.service.js';
+import { insertDeliveries, type Tx } from '../core/services/outbox.service.js';
+
+export interface ReplySinkOptions {
+  /** Stores replies for a channel that has its own inbox (the web chat) inside `tx`. */
+  inboxes?: Record<string, (tx: Tx, chatId: string, replies: Outbound[]) => Promise<unknown>>;
+}
+
+export function createReplySink(options: ReplySinkOptions = {}): ReplySink {
+  return {
+    async write(tx, to, replies) {
+      const inbox = options.inboxes?.[to.channel];
+      if (inbox) {
+        await inbox(tx, to.chatId, replies);
+        return new Set<string>();
+      }
+      await insertDeliveries(
+        tx,
+        replies.map((reply) => ({ kind: 'reply', channel: to.channel, accountId: to.accountId, chatId: to.chatId, payload: JSON.stringify(reply), alertId: null })),
+      );
+      return new Set([to.channel]);
+    },
+  };
+}
