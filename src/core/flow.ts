@@ -2,7 +2,7 @@
  * A flow is a small step machine: each step shows a prompt and handles one input.
  * The engine persists which step a person is on, so a restart resumes the flow.
  */
-import type { Outbound, InboundPayload, Choice } from './messages.js';
+import type { Outbound, InboundPayload, Choice, Channel } from './messages.js';
 import type { Identity } from './services/people.service.js';
 import type { Locale } from './ports/translator.js';
 import type { Services } from './services/services.js';
@@ -11,6 +11,8 @@ export type StepInput = Exclude<InboundPayload, { kind: 'command' }>;
 
 export interface FlowContext {
   identity: Identity;
+  /** The channel this message came on: prompts can leave out what it cannot do (Zalo sends no locations). */
+  channel: Channel;
   locale: Locale;
   t(key: string, params?: Record<string, unknown>): string;
   /** The flow's own data; changes are saved with the step. */
@@ -33,6 +35,13 @@ export type StepOutcome =
 export interface Step {
   prompt(ctx: FlowContext): Outbound | Promise<Outbound>;
   handle(ctx: FlowContext, input: StepInput): StepOutcome | Promise<StepOutcome>;
+  /**
+   * The step takes typed text (an answer, a house number): a bare number typed here is text,
+   * not a pick from its choices. Its choices (Back, Skip) are still picked by typing their label.
+   */
+  textInput?: boolean;
+  /** In a text step whose choices are the main answers (the alert's expiry), typed numbers pick. */
+  numbersPick?: boolean;
 }
 
 export interface Flow {
@@ -65,9 +74,13 @@ export function textStep(def: {
   maxLength: number;
   text(ctx: FlowContext, text: string): StepOutcome | Promise<StepOutcome>;
   choose?(ctx: FlowContext, choiceId: string): StepOutcome | Promise<StepOutcome>;
+  /** Typed numbers pick from the choices (they are the main answers, not Back/Skip). */
+  numbersPick?: boolean;
 }): Step {
   return {
     prompt: def.prompt,
+    textInput: true,
+    numbersPick: def.numbersPick,
     handle(ctx, input) {
       if (input.kind === 'choice' && def.choose) return def.choose(ctx, input.choice);
       // A blank message reaches the core as unsupported "text" (the Zalo adapter): it is empty, not unreadable.

@@ -1,7 +1,7 @@
 /**
- * Reads an area tree from CSV (header: kind,code,name,parent,level,join_policy,invite_code;
- * kind is "area" or "group"; a group's parent is its ward's code). Every problem names the
- * line and the field, so an administrator can fix the file.
+ * Reads an area tree from CSV (header: kind,code,name,parent,level,level_name,police_unit,join_policy,invite_code;
+ * kind is "area" or "group"; a group's parent is its commune/ward's code; level_name and police_unit
+ * are optional columns). Every problem names the line and the field, so an administrator can fix the file.
  */
 import type { AreaDocument } from './area-import.js';
 
@@ -11,7 +11,7 @@ export interface CsvProblem {
   key: string;
 }
 
-export const CSV_COLUMNS = ['kind', 'code', 'name', 'parent', 'level', 'join_policy', 'invite_code'] as const;
+export const CSV_COLUMNS = ['kind', 'code', 'name', 'parent', 'level', 'level_name', 'police_unit', 'join_policy', 'invite_code'] as const;
 
 /** RFC 4180-style rows: quoted fields may hold commas, quotes ("") and line breaks. */
 export function parseCsvRows(text: string): { line: number; cells: string[] }[] {
@@ -74,7 +74,14 @@ export function csvToAreaDocument(text: string): { document: AreaDocument; lineO
   for (const { line, cells } of rows) {
     const kind = col(cells, 'kind')?.toLowerCase();
     if (kind === 'area') {
-      document.areas.push({ code: col(cells, 'code') ?? '', name: col(cells, 'name') ?? '', level: (col(cells, 'level') ?? '') as 'ward', parent: col(cells, 'parent') });
+      document.areas.push({
+        code: col(cells, 'code') ?? '',
+        name: col(cells, 'name') ?? '',
+        level: (col(cells, 'level') ?? '') as 'ward', // checked by the import's schema
+        levelName: col(cells, 'level_name'),
+        policeUnit: col(cells, 'police_unit'),
+        parent: col(cells, 'parent'),
+      });
       areaLines.push(line);
     } else if (kind === 'group') {
       document.groups.push({

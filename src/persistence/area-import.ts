@@ -1,16 +1,30 @@
 /**
  * Loads an area tree and its residential groups from a JSON document
- * ({ areas: [{code,name,level,parent?}], groups: [{code,name,area,inviteCode?,joinPolicy?}] }).
+ * ({ areas: [{code,name,level,levelName?,policeUnit?,parent?}], groups: [{code,name,area,inviteCode?,joinPolicy?}] }).
+ * The tree decides how many levels there are and what they are called (since 2025: province ->
+ * commune/ward; older trees with districts work the same); `policeUnit` names the police that
+ * handle an area ("Công an phường Mũi Né") and is where escalation goes.
  * Existing codes are updated, new ones created, in one transaction; errors name the entry and field.
  */
 import { z } from 'zod';
 import type { Db } from '../core/services/db.js';
 import { CODE_ALPHABET, normaliseCode, randomCode } from '../core/codes.js';
 
+export const AREA_LEVELS = ['province', 'district', 'commune', 'ward', 'special'] as const;
+
 const areaEntry = z.object({
   code: z.string().trim().min(1).max(64),
   name: z.string().trim().min(1).max(200),
-  level: z.enum(['province', 'district', 'ward']),
+  /**
+   * The kind of level (since 2025: province, then commune / ward / special zone; district for
+   * older trees). How many levels a tree has, what they are called and which have police is the
+   * file's business (levelName, policeUnit), not the code's.
+   */
+  level: z.enum(AREA_LEVELS),
+  /** How people call the level ("Tỉnh", "Phường", "Xã", "Đặc khu"). */
+  levelName: z.string().trim().min(1).max(60).optional(),
+  /** The police unit of the area ("Công an tỉnh Lâm Đồng"); none: cases skip this level. */
+  policeUnit: z.string().trim().min(1).max(200).optional(),
   parent: z.string().trim().min(1).optional(),
 });
 const groupEntry = z.object({
@@ -53,7 +67,7 @@ function describeIssue(issue: z.core.$ZodIssue): { key: string; params?: Record<
   return { key: 'admin:problemInvalid' };
 }
 
-const FIELD_NAMES: Record<string, string> = { area: 'parent', joinPolicy: 'join_policy', inviteCode: 'invite_code' };
+const FIELD_NAMES: Record<string, string> = { area: 'parent', joinPolicy: 'join_policy', inviteCode: 'invite_code', levelName: 'level_name', policeUnit: 'police_unit' };
 
 /** Problems of form (missing or wrong fields), found without touching the database. */
 export function shapeProblems(input: unknown): ImportProblem[] {
@@ -132,8 +146,8 @@ export async function importAreas(db: Db, input: unknown): Promise<{ areas: numb
       const parentId = a.parent ? (ids.get(a.parent) ?? (await tx.area.findUniqueOrThrow({ where: { code: a.parent } })).id) : null;
       const row = await tx.area.upsert({
         where: { code: a.code },
-        create: { code: a.code, name: a.name, level: a.level, parentId },
-        update: { name: a.name, level: a.level, parentId },
+        create: { code: a.code, name: a.name, level: a.level, levelName: a.levelName ?? null, policeUnit: a.policeUnit ?? null, parentId },
+        update: { name: a.name, level: a.level, levelName: a.levelName ?? null, policeUnit: a.policeUnit ?? null, parentId },
       });
       ids.set(a.code, row.id);
     }

@@ -75,7 +75,7 @@ describe('several channels in one service', () => {
     await onTelegram.press('English');
     await onTelegram.press('I agree');
     await onTelegram.press('invite code');
-    expect(await onTelegram.type('KMA234')).toMatch(/You have joined Tổ dân phố số 1 \(Phường Kim Mã\)/);
+    expect(await onTelegram.type('KMA234')).toMatch(/You have joined Tổ dân phố số 1 \(Phường Giảng Võ\)/);
 
     // Zalo, same id: a stranger to the service, greeted from the start in the default language.
     let reply = await onZalo.type('/start');
@@ -135,9 +135,9 @@ describe('several channels in one service', () => {
 
     await Promise.all([tg.press('invite code'), za.choose('Nhập mã mời'), web.say('2')]);
     const [tgDone, zaDone, webDone] = await Promise.all([tg.type('KMA234'), za.type('dbc345'), web.say('HBD678')]);
-    expect(tgDone).toMatch(/You have joined Tổ dân phố số 1 \(Phường Kim Mã\)/);
-    expect(zaDone).toMatch(/Bạn đã tham gia Tổ dân phố số 3 \(Phường Điện Biên\)/);
-    expect(texts(webDone)).toMatch(/You have joined Tổ dân phố số 5 \(Phường Hàng Bạc\)/);
+    expect(tgDone).toMatch(/You have joined Tổ dân phố số 1 \(Phường Giảng Võ\)/);
+    expect(zaDone).toMatch(/Bạn đã tham gia Tổ dân phố số 3 \(Phường Ba Đình\)/);
+    expect(texts(webDone)).toMatch(/You have joined Tổ dân phố số 5 \(Phường Hoàn Kiếm\)/);
 
     const accounts = await t.app.db.channelAccount.findMany({ include: { person: { include: { memberships: { include: { group: true } } } } } });
     const byChannel = Object.fromEntries(accounts.map((a) => [a.channel, a.person]));

@@ -13,7 +13,8 @@ import { keyboardOf, tgText } from '../helpers/telegram-user.js';
 import { zaloText } from '../helpers/zalo-user.js';
 import { onboardTelegram, onboardWebInboxUser, onboardZalo } from '../helpers/onboarding.js';
 import { startAppOnFakes, startFakes, startWorld, tempDirRemovedAfter, type Cleanups } from '../helpers/world.js';
-import { distinctJpeg, mediaBytes, startPhotoServer } from '../helpers/photos.js';
+import { distinctJpeg, mediaBytes, signedMedia, startPhotoServer, storedBytes } from '../helpers/photos.js';
+import sharp from 'sharp';
 import { refOf } from '../helpers/cases.js';
 
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_report_flow';
@@ -35,11 +36,11 @@ describe('report flow on Telegram', () => {
   it('emergency numbers first, refusals, photo by file id, shared location, preview edit, confirm by number; the photo reaches every handler channel', async () => {
     const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const leader = await onboardTelegram(tg, 6_100_001, { firstName: 'Tổ trưởng' });
-    await makeLeader(t.app, (await personOf(t.app, 'telegram', '6100001')).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'telegram', '6100001')).id, 'HN-GV-01');
     const deputy = await onboardWebInboxUser(t);
-    await makeLeader(t.app, (await personOf(t.app, 'web', deputy.session)).id, 'HN-BD-KM-01', 'deputy');
+    await makeLeader(t.app, (await personOf(t.app, 'web', deputy.session)).id, 'HN-GV-01', 'deputy');
     const officer = await onboardZalo(zalo, 'zalo-officer-61', 'Cán bộ Phường');
-    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-61')).id, 'HN-BD-KM');
+    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-61')).id, 'HN-GV');
     const rep = await onboardTelegram(tg, 6_100_002, { firstName: 'Hà' });
 
     // The emergency question comes first, before anything else.
@@ -68,7 +69,7 @@ describe('report flow on Telegram', () => {
 
     // A photo by file id: the service downloads it through getFile.
     turn = await rep.photo('AgACAgIAAxkBAAIreportphoto');
-    expect(turn.text).toMatch(/Đã nhận ảnh\.\n---\nSự việc ở đâu\?/);
+    expect(turn.text).toMatch(/Đã nhận ảnh\.\n---\nSự việc xảy ra ở đâu\?/);
     expect(tg.calls.some((c) => c.method === 'getFile' && c.body.file_id === 'AgACAgIAAxkBAAIreportphoto')).toBe(true);
 
     // A shared location.
@@ -77,7 +78,7 @@ describe('report flow on Telegram', () => {
     turn = await rep.press('Ẩn danh');
     // The preview carries the photo, with the text as its caption and the buttons.
     expect(turn.calls.map((c) => c.method)).toEqual(['sendPhoto']);
-    expect(turn.text).toMatch(/^Xem lại phản ánh:\n• Loại: 🔥 Cháy, nổ\n• Tổ dân phố: Tổ dân phố số 1 \(Phường Kim Mã\)\n• Mô tả: Khói bốc lên từ tầng 2 nhà số 9\n• Ảnh: có\n• Vị trí: vị trí đã gửi \(21\.03120, 105\.82010\)\n• Gửi: ẩn danh\n• 🚨 Đang có nguy hiểm$/);
+    expect(turn.text).toMatch(/^Xem lại phản ánh:\n• Loại: 🔥 Cháy, nổ\n• Khu dân cư: Tổ dân phố số 1 \(Phường Giảng Võ\)\n• Mô tả: Khói bốc lên từ tầng 2 nhà số 9\n• Ảnh: có\n• Vị trí: vị trí đã gửi \(21\.03120, 105\.82010\)\n• Danh tính: ẩn danh\n• 🚨 Đang có nguy hiểm$/);
 
     // Edit the description from the preview: back to the preview with the new text.
     turn = await rep.press('Sửa mô tả');
@@ -88,7 +89,7 @@ describe('report flow on Telegram', () => {
 
     // Confirm by number.
     turn = await rep.typeNumberOf('Gửi phản ánh');
-    expect(turn.text).toMatch(/✅ Đã gửi phản ánh\. Mã của bạn: PA-\w+\nTổ trưởng Tổ dân phố số 1 và công an phường sẽ tiếp nhận và xử lý\./);
+    expect(turn.text).toMatch(/✅ Đã gửi phản ánh\. Mã phản ánh: PA-\w+ \(ghi lại để tra cứu\)\nTổ trưởng, tổ phó Tổ dân phố số 1 và Công an phường Giảng Võ sẽ tiếp nhận và xử lý\./);
     const ref = refOf(turn.text);
 
     const c = await t.app.db.case.findUniqueOrThrow({ where: { ref } });
@@ -98,19 +99,24 @@ describe('report flow on Telegram', () => {
     // Telegram leader: the photo uploaded, the case as caption, an Open button.
     const toLeader = await leader.waitFor(new RegExp(`Phản ánh mới ${ref}`));
     expect(toLeader.method).toBe('sendPhoto');
-    expect(toLeader.body.photo).toEqual({ filename: 'photo.jpg', size: TINY_JPEG.length });
+    // The photo is re-encoded without metadata before anyone sees it: what Telegram gets is the stored copy.
+    expect(toLeader.body.photo).toEqual({ filename: 'photo.jpg', size: (await storedBytes(t, c.photoMediaId!)).length });
     expect(tgText(toLeader)).toMatch(/🔥 Cháy, nổ 🚨 KHẨN/);
     expect(tgText(toLeader)).toMatch(/Người phản ánh: Người phản ánh #[A-HJ-KMNP-Z2-9]{4}/);
     expect(tgText(toLeader)).toMatch(/Vị trí: 21\.03120, 105\.82010/);
+    expect(tgText(toLeader)).toMatch(/Bản đồ: https:\/\/maps\.google\.com\/\?q=21\.03120,105\.82010/); // a map link for handlers
     expect(keyboardOf(toLeader)).toEqual([{ text: `Mở ${ref}`, callback_data: `c:${c.id}:open` }]);
 
     // Web deputy: the photo from this server's /media path.
     const toDeputy = await deputy.waitFor(new RegExp(`Phản ánh mới ${ref}`));
     expect(toDeputy.photo?.url).toBe(`/media/${c.photoMediaId}`);
-    const served = await mediaBytes(t, toDeputy.photo!.url!);
+    // The stored path alone opens nothing; the page gets a 15-minute signed link when it reads its messages.
+    expect((await mediaBytes(t, toDeputy.photo!.url!)).status).toBe(404);
+    const served = await mediaBytes(t, await signedMedia(t, c.photoMediaId!));
     expect(served.status).toBe(200);
     expect(served.type).toBe('image/jpeg');
-    expect(served.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(served.bytes.equals(await storedBytes(t, c.photoMediaId!))).toBe(true);
+    expect((await sharp(served.bytes).metadata()).width).toBe((await sharp(TINY_JPEG).metadata()).width);
 
     // Zalo officer (urgent, so the ward police at once), no PUBLIC_URL: told the photo is on the web.
     const toOfficer = await officer.waitFor(new RegExp(`Phản ánh mới ${ref}`));
@@ -129,11 +135,11 @@ describe('report flow on Zalo', () => {
     const jpeg = distinctJpeg('zalo-report-photo');
     const cdn = await startPhotoServer(jpeg, cleanups);
     const leader = await onboardTelegram(tg, 6_200_001);
-    await makeLeader(t.app, (await personOf(t.app, 'telegram', '6200001')).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'telegram', '6200001')).id, 'HN-GV-01');
     const deputy = await onboardWebInboxUser(t);
-    await makeLeader(t.app, (await personOf(t.app, 'web', deputy.session)).id, 'HN-BD-KM-01', 'deputy');
+    await makeLeader(t.app, (await personOf(t.app, 'web', deputy.session)).id, 'HN-GV-01', 'deputy');
     const officer = await onboardZalo(zalo, 'zalo-officer-62', 'Cán bộ Phường');
-    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-62')).id, 'HN-BD-KM');
+    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-62')).id, 'HN-GV');
     const rep = await onboardZalo(zalo, 'zalo-resident-62', 'Trần Thị Bình', { locale: 'en' });
 
     let turn = await rep.type('/report');
@@ -156,14 +162,14 @@ describe('report flow on Zalo', () => {
     expect(turn.text).toMatch(/Do you have a photo of it\?/);
 
     turn = await rep.photo(cdn.url);
-    expect(turn.text).toMatch(/^Photo received\.\n---\nWhere is it\?/);
+    expect(turn.text).toMatch(/^Photo received\.\n---\nWhere did it happen\?/);
     expect(cdn.hits()).toBe(1);
 
     turn = await rep.type('Lane 5, Núi Trúc street, next to the pharmacy');
     expect(turn.text).toMatch(/anonymously or with your name/);
     turn = await rep.choose('With my name');
     expect(turn.text).toMatch(
-      /^Please check your report:\n• Kind: 🛡 Security, public order, crime\n• Residential group: Tổ dân phố số 1 \(Phường Kim Mã\)\n• Description: A man is trying car door handles along lane 5\n• Photo: yes\n• Location: Lane 5, Núi Trúc street, next to the pharmacy\n• Sent: with your name \(Trần Thị Bình\)\n• 🚨 Danger now/,
+      /^Please check your report:\n• Kind: 🛡 Security, public order, crime\n• Residential group: Tổ dân phố số 1 \(Phường Giảng Võ\)\n• Description: A man is trying car door handles along lane 5\n• Photo: yes\n• Location: Lane 5, Núi Trúc street, next to the pharmacy\n• Identity: with your name \(Trần Thị Bình\)\n• 🚨 Danger now/,
     );
     expect(turn.calls.map((c) => c.method)).toEqual(['sendMessage']); // no public URL: Zalo cannot show our stored copy
 
@@ -173,7 +179,7 @@ describe('report flow on Zalo', () => {
     expect(turn.text).toMatch(/• Description: A man in a grey jacket is trying car door handles along lane 5\n/);
 
     turn = await rep.choose('Send report');
-    expect(turn.text).toMatch(/✅ Report sent\. Your reference: PA-\w+\nThe leader of Tổ dân phố số 1 and the ward police will take it up\./);
+    expect(turn.text).toMatch(/✅ Report sent\. Report reference: PA-\w+ \(keep it to look it up\)\nThe leaders of Tổ dân phố số 1 and Công an phường Giảng Võ will take it up\./);
     const ref = refOf(turn.text);
     const c = await t.app.db.case.findUniqueOrThrow({ where: { ref } });
     expect(c).toMatchObject({ category: 'security', urgent: true, anonymous: false, latitude: null, longitude: null, placeText: 'Lane 5, Núi Trúc street, next to the pharmacy' });
@@ -181,11 +187,11 @@ describe('report flow on Zalo', () => {
     // The named reporter's display name is shown to handlers; the photo crosses to Telegram as an upload.
     const toLeader = await leader.waitFor(new RegExp(`Phản ánh mới ${ref}`));
     expect(toLeader.method).toBe('sendPhoto');
-    expect(toLeader.body.photo).toEqual({ filename: 'photo.jpg', size: jpeg.length });
+    expect(toLeader.body.photo).toEqual({ filename: 'photo.jpg', size: (await storedBytes(t, c.photoMediaId!)).length });
     expect(tgText(toLeader)).toMatch(/Người phản ánh: Trần Thị Bình/);
-    expect(tgText(toLeader)).toMatch(/Địa điểm: Lane 5, Núi Trúc street/);
+    expect(tgText(toLeader)).toMatch(/Nơi xảy ra: Lane 5, Núi Trúc street/);
     const toDeputy = await deputy.waitFor(new RegExp(`Phản ánh mới ${ref}`));
-    expect((await mediaBytes(t, toDeputy.photo!.url!)).bytes.equals(jpeg)).toBe(true);
+    expect((await mediaBytes(t, await signedMedia(t, c.photoMediaId!))).bytes.equals(await storedBytes(t, c.photoMediaId!))).toBe(true);
     const toOfficer = await officer.waitFor(new RegExp(`Phản ánh mới ${ref}`));
     expect(zaloText(toOfficer)).toMatch(/Người phản ánh: Trần Thị Bình/);
     expect(zaloText(toOfficer)).toMatch(/Có ảnh đính kèm: mở trang web/);
@@ -206,31 +212,33 @@ describe('report flow on Zalo', () => {
     const cdn = await startPhotoServer(jpeg, cleanups);
 
     const officer = await onboardZalo(zalo, 'zalo-officer-63', 'Cán bộ Phường', { webhook: hook });
-    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-63')).id, 'HN-BD-KM');
+    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-63')).id, 'HN-GV');
     const rep = await onboardZalo(zalo, 'zalo-resident-63', 'Lê Văn Cường', { webhook: hook });
 
     await rep.type('/report', /Có ai đang gặp nguy hiểm/);
     await rep.choose('Không', /Sự việc thuộc loại nào/);
     await rep.choose('An ninh', /Bạn hãy mô tả/);
     await rep.type('Có người lạ cạy khóa xe máy trong ngõ 3', /ảnh chụp/);
-    await rep.photo(cdn.url, /Sự việc ở đâu/);
-    await rep.choose('Bỏ qua', /ẩn danh hay kèm tên/);
+    await rep.photo(cdn.url, /Sự việc xảy ra ở đâu/);
+    await rep.type('bỏ qua', /ẩn danh hay kèm tên/); // beside a typed place, Skip is picked by its words
     await rep.choose('Ẩn danh', /Xem lại phản ánh/);
     const sent = await rep.choose('Gửi phản ánh', /Đã gửi phản ánh/);
     const ref = refOf(sent.text);
     const c = await t.app.db.case.findUniqueOrThrow({ where: { ref } });
 
-    const photoUrl = `${PUBLIC_URL}/media/${c.photoMediaId}`;
     const toOfficer = await zalo.waitFor((s) => s.method === 'sendPhoto' && s.body.chat_id === officer.id, WAIT);
-    expect(toOfficer.body.photo).toBe(photoUrl);
+    // A link signed for this delivery, valid 15 minutes.
+    const photoUrl = String(toOfficer.body.photo);
+    expect(photoUrl).toMatch(new RegExp(`^${PUBLIC_URL}/media/${c.photoMediaId}\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
     expect(zaloText(toOfficer)).toMatch(new RegExp(`Phản ánh mới ${ref}`));
-    expect(zaloText(toOfficer)).toContain(`(Có ảnh đính kèm: ${photoUrl})`);
+    expect(zaloText(toOfficer)).not.toContain('/media/'); // no lasting link in the text
 
     // What Zalo would fetch from PUBLIC_URL is served by the service itself.
-    const served = await mediaBytes(t, `/media/${c.photoMediaId}`);
+    const served = await mediaBytes(t, photoUrl.slice(PUBLIC_URL.length));
     expect(served.status).toBe(200);
     expect(served.type).toBe('image/jpeg');
-    expect(served.bytes.equals(jpeg)).toBe(true);
+    expect(served.bytes.equals(await storedBytes(t, c.photoMediaId!))).toBe(true);
+    expect((await mediaBytes(t, `/media/${c.photoMediaId}`)).status).toBe(404);
     expect((await mediaBytes(t, `/media/${'x'.repeat(32)}`)).status).toBe(404);
     expect(zalo.refusals).toEqual([]);
   }, 90_000);
@@ -254,12 +262,12 @@ describe('report drafts are not lost', () => {
     turn = await tgRep.press('Tiếp tục phản ánh');
     expect(turn.text).toMatch(/^Bạn có ảnh chụp sự việc không/);
     turn = await tgRep.press('Bỏ qua');
-    expect(turn.text).toMatch(/Sự việc ở đâu/);
+    expect(turn.text).toMatch(/Sự việc xảy ra ở đâu/);
     // /help in the location step, then /resume.
     turn = await tgRep.command('/help');
     expect(turn.text).toMatch(/Bạn đang làm dở: phản ánh sự việc/);
     turn = await tgRep.command('/resume');
-    expect(turn.text).toMatch(/^Sự việc ở đâu/);
+    expect(turn.text).toMatch(/^Sự việc xảy ra ở đâu/);
     await tgRep.type('Ngã tư Kim Mã - Núi Trúc');
     turn = await tgRep.press('Ẩn danh');
     expect(turn.text).toMatch(/• Loại: 🚦 Giao thông\n.*\n• Mô tả: Đèn tín hiệu ngã tư hỏng từ sáng\n• Ảnh: không có\n• Vị trí: Ngã tư Kim Mã - Núi Trúc\n/);
@@ -277,14 +285,14 @@ describe('report drafts are not lost', () => {
     turn = await zaloRep.type('/resume');
     expect(turn.text).toMatch(/^Bạn có ảnh chụp sự việc không/);
     turn = await zaloRep.choose('Bỏ qua');
-    expect(turn.text).toMatch(/Sự việc ở đâu/);
+    expect(turn.text).toMatch(/Sự việc xảy ra ở đâu/);
     turn = await zaloRep.type('/menu');
     turn = await zaloRep.choose('Tiếp tục phản ánh'); // the menu item, by number
-    expect(turn.text).toMatch(/^Sự việc ở đâu/);
+    expect(turn.text).toMatch(/^Sự việc xảy ra ở đâu/);
     turn = await zaloRep.type('bỏ qua');
     expect(turn.text).toMatch(/ẩn danh hay kèm tên/);
     turn = await zaloRep.choose('Kèm tên');
-    expect(turn.text).toMatch(/• Mô tả: Loa kẹo kéo hát đến 1 giờ sáng\n• Ảnh: không có\n• Vị trí: không có\n• Gửi: kèm tên \(Phạm Thu Hằng\)/);
+    expect(turn.text).toMatch(/• Mô tả: Loa kẹo kéo hát đến 1 giờ sáng\n• Ảnh: không có\n• Vị trí: không có\n• Danh tính: kèm tên \(Phạm Thu Hằng\)/);
     turn = await zaloRep.choose('Gửi phản ánh');
     expect(turn.text).toMatch(/Tổ trưởng và tổ phó Tổ dân phố số 1 sẽ tiếp nhận/);
     const zaloRef = refOf(turn.text);
@@ -311,7 +319,7 @@ describe('report drafts are not lost', () => {
     await tgRep.typeNumberOf('Hạ tầng');
     await tgRep.type('Cống bị tắc, nước tràn ra đường');
     let turn: { text: string } = await tgRep.press('Bỏ qua');
-    expect(turn.text).toMatch(/Sự việc ở đâu/);
+    expect(turn.text).toMatch(/Sự việc xảy ra ở đâu/);
 
     await zaloRep.type('/report');
     await zaloRep.choose('Không');
@@ -332,7 +340,7 @@ describe('report drafts are not lost', () => {
 
     // Zalo: "1" still means Skip from the photo question asked before the restart.
     turn = await zaloRep.type('1');
-    expect(turn.text).toMatch(/^Sự việc ở đâu/);
+    expect(turn.text).toMatch(/^Sự việc xảy ra ở đâu/);
     await zaloRep.type('Cổng chợ Kim Mã');
     await zaloRep.choose('Ẩn danh');
     turn = await zaloRep.choose('Gửi phản ánh');

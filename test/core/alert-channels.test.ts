@@ -19,7 +19,7 @@ import { onboardWeb } from '../helpers/onboarding.js';
 const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_alert_channels';
 /** How often the follow-up job may refresh the sender's counts in these tests. */
 const FOLLOW_MS = 500;
-const GROUP = 'HN-BD-KM-01';
+const GROUP = 'HN-GV-01';
 const HEADER = /CẢNH BÁO NGHIÊM TRỌNG/;
 const EXERCISE = 'DIỄN TẬP — KHÔNG PHẢI TÌNH HUỐNG THẬT';
 const ANSWER_LABELS = ['✅ Đã nhận', '🙆 Tôi an toàn', '🆘 Cần giúp đỡ'];
@@ -193,16 +193,16 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     const dbResidents = [await insertTelegramResident(app, 620_000_001), await insertTelegramResident(app, 620_000_002)];
     const leaderPerson = await personOf(app, 'telegram', leader.chat);
     await makeLeader(app, leaderPerson.id, GROUP);
-    await makeLeader(app, leaderPerson.id, 'HN-BD-KM-02', 'deputy'); // two groups to choose from
+    await makeLeader(app, leaderPerson.id, 'HN-GV-02', 'deputy'); // two groups to choose from
     const recipients = 7; // the leader is a member too
 
     // Compose: groups by buttons, category and severity by typed numbers, expiry typed.
     let r = await leader.type('/alert');
-    expect(r).toMatch(/Gửi cảnh báo tới tổ nào/);
+    expect(r).toMatch(/Gửi cảnh báo tới khu dân cư nào/);
     r = await leader.press('Tổ dân phố số 1');
-    expect(r).toMatch(/Gửi cảnh báo tới tổ nào/);
-    expect(leader.received(/Gửi cảnh báo tới tổ nào/).at(-1)!.body.reply_markup).toBeDefined();
-    expect(buttonsOf(leader.received(/Gửi cảnh báo tới tổ nào/).at(-1)!).map((b) => b.text)).toContain('☑️ Tổ dân phố số 1 (Phường Kim Mã)');
+    expect(r).toMatch(/Gửi cảnh báo tới khu dân cư nào/);
+    expect(leader.received(/Gửi cảnh báo tới khu dân cư nào/).at(-1)!.body.reply_markup).toBeDefined();
+    expect(buttonsOf(leader.received(/Gửi cảnh báo tới khu dân cư nào/).at(-1)!).map((b) => b.text)).toContain('☑️ Tổ dân phố số 1 (Phường Giảng Võ)');
     r = await leader.press('Xong');
     expect(r).toMatch(/Loại cảnh báo/);
     r = await leader.type('2'); // 🔥 Cháy, nổ
@@ -273,8 +273,8 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     expect(await zaloResident.type('2')).toMatch(/Đã ghi nhận câu trả lời/);
     const helpReply = await web.choose(webCopy!.choices![2]![0]!.id);
     webBox.add(helpReply);
-    expect(texts(helpReply)).toMatch(/Đã báo cho tổ trưởng và công an phường \(mã PA-[A-Z0-9]+\)/);
-    const ref = /\(mã (PA-[A-Z0-9]+)\)/.exec(texts(helpReply))![1]!;
+    expect(texts(helpReply)).toMatch(/Đã báo cho .+ \(mã phản ánh PA-[A-Z0-9]+\)/);
+    const ref = /\(mã phản ánh (PA-[A-Z0-9]+)\)/.exec(texts(helpReply))![1]!;
 
     const answers = async () =>
       Object.fromEntries(
@@ -412,10 +412,10 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     expect(await app.db.alert.count()).toBe(0);
 
     // A leader of the other group may alert their own group only; this group's is not theirs.
-    await makeLeader(app, (await personOf(app, 'telegram', outsider.chat)).id, 'HN-BD-DB-03');
+    await makeLeader(app, (await personOf(app, 'telegram', outsider.chat)).id, 'HN-BD-03');
     const km01 = await app.db.group.findUniqueOrThrow({ where: { code: GROUP } });
     const outsiderId = (await personOf(app, 'telegram', outsider.chat)).id;
-    expect((await app.services.alerts.sendableGroups(outsiderId)).map((g) => g.code)).toEqual(['HN-BD-DB-03']);
+    expect((await app.services.alerts.sendableGroups(outsiderId)).map((g) => g.code)).toEqual(['HN-BD-03']);
     await expect(
       app.services.alerts.send(outsiderId, { groupIds: [km01.id], category: 'security', severity: 'minor', headline: 'x', text: 'y', expiresInMs: 3_600_000, exercise: false }),
     ).rejects.toMatchObject({ code: 'alerts:forbiddenGroup' });

@@ -19,7 +19,7 @@ describe('alerts on the web chat', () => {
     const leader = await onboard(t.baseUrl, 'KMA234');
     const residents = [await onboard(t.baseUrl, 'KMA234'), await onboard(t.baseUrl, 'KMA234')];
     const outsider = await onboard(t.baseUrl, 'DBC345');
-    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-GV-01');
 
     let r = await outsider.say('/alert');
     expect(texts(r)).toMatch(/Chỉ tổ trưởng, tổ phó/);
@@ -52,7 +52,7 @@ describe('alerts on the web chat', () => {
     r = await residents[0]!.choose(copies[0]!.choices![1]![0]!.id);
     expect(texts(r)).toMatch(/Đã ghi nhận/);
     r = await residents[1]!.say('3'); // typed number answers the notification
-    expect(texts(r)).toMatch(/Đã báo cho tổ trưởng và công an phường \(mã PA-/);
+    expect(texts(r)).toMatch(/Đã báo cho .+ \(mã phản ánh PA-/);
     // The web chat cannot edit a message: the sender refreshes the counts with the button.
     r = await leader.choose(first.choices![0]![0]!.id);
     expect(texts(r)).toMatch(/Đã gửi: 3/);

@@ -70,7 +70,7 @@ async function driveEveryAction(d: Handler, r: Reporter, c: Case, duplicateOf: s
   expect(await d.act('Đánh dấu trùng')).toMatch(/Gõ mã phản ánh gốc/);
   expect(await d.type(duplicateOf.toLowerCase())).toMatch(new RegExp(`Đã đánh dấu ${c.ref} là trùng`));
   expect(await d.act('Mở lại')).toMatch(new RegExp(`Đã mở lại ${c.ref}`));
-  expect(await d.act('Chuyển cấp trên')).toMatch(new RegExp(`Đã chuyển ${c.ref} lên`));
+  expect(await d.act('Chuyển cấp trên')).toMatch(new RegExp(`Đã chuyển ${c.ref} cho Công an`));
   expect(await d.command('/cases')).toMatch(/Phản ánh đang mở \(\d+\)/);
 }
 
@@ -85,11 +85,11 @@ describe('anonymity on every channel', () => {
 
     // Handlers: a Telegram leader, a Zalo ward officer, a web deputy.
     const tgLeader = await onboardTelegram(tg, 5_550_001, { firstName: 'Tổ trưởng', username: 'leader_kim_ma' }, { wait: WAIT });
-    await makeLeader(t.app, (await personOf(t.app, 'telegram', '5550001')).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'telegram', '5550001')).id, 'HN-GV-01');
     const zaloOfficer = await onboardZalo(zalo, 'zalo-officer-anon', 'Cán bộ Phường', { wait: WAIT });
-    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-anon')).id, 'HN-BD-KM');
+    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-anon')).id, 'HN-GV');
     const webDeputy = await onboardWebInboxUser(t, { wait: WAIT });
-    await makeLeader(t.app, (await personOf(t.app, 'web', webDeputy.session)).id, 'HN-BD-KM-01', 'deputy');
+    await makeLeader(t.app, (await personOf(t.app, 'web', webDeputy.session)).id, 'HN-GV-01', 'deputy');
 
     // Reporters, each with identifiers nobody else could produce by chance.
     const tgRep = await onboardTelegram(tg, 731_946_285, { firstName: 'Zephyrine', lastName: 'Quimbertova', username: 'zephy_secret_qb' }, { wait: WAIT });
@@ -143,7 +143,7 @@ describe('anonymity on every channel', () => {
     r = await webRep.client.pick(r, 'Bỏ qua');
     r = await webRep.client.pick(r, 'Bỏ qua');
     r = await webRep.client.pick(r, 'Ẩn danh');
-    expect(texts(r)).toMatch(/Gửi: ẩn danh/);
+    expect(texts(r)).toMatch(/Danh tính: ẩn danh/);
     const refC = refOf(texts(await webRep.client.pick(r, 'Gửi phản ánh')));
 
     const [caseA, caseB, caseC] = await Promise.all([refA, refB, refC].map((ref) => t.app.db.case.findUniqueOrThrow({ where: { ref } })));
@@ -310,11 +310,11 @@ describe('anonymity on every channel', () => {
   it('a named report shows the reporter\'s display name to handlers on every channel', async () => {
     const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const tgLeader = await onboardTelegram(tg, 5_560_001, { firstName: 'Tổ trưởng' }, { wait: WAIT });
-    await makeLeader(t.app, (await personOf(t.app, 'telegram', '5560001')).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'telegram', '5560001')).id, 'HN-GV-01');
     const zaloOfficer = await onboardZalo(zalo, 'zalo-officer-named', 'Cán bộ Phường', { wait: WAIT });
-    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-named')).id, 'HN-BD-KM');
+    await makeOfficer(t.app, (await personOf(t.app, 'zalo', 'zalo-officer-named')).id, 'HN-GV');
     const webDeputy = await onboardWebInboxUser(t, { wait: WAIT });
-    await makeLeader(t.app, (await personOf(t.app, 'web', webDeputy.session)).id, 'HN-BD-KM-01', 'deputy');
+    await makeLeader(t.app, (await personOf(t.app, 'web', webDeputy.session)).id, 'HN-GV-01', 'deputy');
 
     const rep = await onboardTelegram(tg, 5_560_777, { firstName: 'Nguyễn', lastName: 'Văn Lâm' }, { wait: WAIT });
     await rep.command('/report');
@@ -324,7 +324,7 @@ describe('anonymity on every channel', () => {
     await rep.press('Bỏ qua');
     await rep.press('Bỏ qua');
     const preview = await rep.press('Kèm tên');
-    expect(preview.text).toMatch(/Gửi: kèm tên \(Nguyễn Văn Lâm\)/);
+    expect(preview.text).toMatch(/Danh tính: kèm tên \(Nguyễn Văn Lâm\)/);
     const ref = refOf((await rep.press('Gửi phản ánh')).text);
     const c = await t.app.db.case.findUniqueOrThrow({ where: { ref } });
     expect(c.anonymous).toBe(false);

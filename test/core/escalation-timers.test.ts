@@ -49,7 +49,7 @@ interface Cast {
   groupId: string;
 }
 
-/** A resident and a leader of HN-BD-KM-01, an officer of ward HN-BD-KM and one of district HN-BD. */
+/** A resident and a leader of HN-GV-01, an officer of ward HN-GV and one of district HN. */
 async function cast(t: TestApp): Promise<Cast> {
   const webs = {
     resident: await onboard(t.baseUrl, 'KMA234'),
@@ -64,10 +64,10 @@ async function cast(t: TestApp): Promise<Cast> {
     wardOfficer: await idOf(webs.wardOfficer),
     districtOfficer: await idOf(webs.districtOfficer),
   };
-  await makeLeader(t.app, ids.leader, 'HN-BD-KM-01');
-  await makeOfficer(t.app, ids.wardOfficer, 'HN-BD-KM');
-  await makeOfficer(t.app, ids.districtOfficer, 'HN-BD');
-  const group = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-BD-KM-01' } });
+  await makeLeader(t.app, ids.leader, 'HN-GV-01');
+  await makeOfficer(t.app, ids.wardOfficer, 'HN-GV');
+  await makeOfficer(t.app, ids.districtOfficer, 'HN');
+  const group = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-GV-01' } });
   return { webs, ids, groupId: group.id };
 }
 
@@ -82,11 +82,23 @@ async function report(t: TestApp, c: Cast, category: Category, urgent = false) {
   return created.case;
 }
 
-const levelOf = async (t: TestApp, id: string) => (await t.app.db.case.findUniqueOrThrow({ where: { id } })).level;
+/** Where a case is: 'group' (its leaders), or the code of the area whose police handle it (the real tree). */
+const levelOf = async (t: TestApp, id: string) => {
+  const row = await t.app.db.case.findUniqueOrThrow({ where: { id } });
+  if (row.level === 'group') return 'group';
+  return (await t.app.db.area.findUniqueOrThrow({ where: { id: row.handlingAreaId! } })).code;
+};
+const WARD = 'HN-GV'; // Phường Giảng Võ: Công an phường Giảng Võ
+const PROVINCE = 'HN'; // Thành phố Hà Nội: Công an thành phố Hà Nội
+const WARD_UNIT = 'Công an phường Giảng Võ';
+const PROVINCE_UNIT = 'Công an thành phố Hà Nội';
 
 async function escalations(t: TestApp, caseId: string) {
   const events = await t.app.db.caseEvent.findMany({ where: { caseId, type: 'escalated' }, orderBy: { createdAt: 'asc' } });
-  return events.map((e) => ({ actorId: e.actorId, at: e.createdAt.toISOString(), ...(JSON.parse(e.detail) as { to: string; reason: string }) }));
+  return events.map((e) => {
+    const { to, reason } = JSON.parse(e.detail) as { to: string; reason: string };
+    return { actorId: e.actorId, at: e.createdAt.toISOString(), to, reason };
+  });
 }
 
 /** Waits until a message matching `pattern` reached this web chat; every message seen is kept in `seen`. */
@@ -110,10 +122,10 @@ async function queuedTextsFor(t: TestApp, personId: string, ref: string): Promis
   return rows.map((r) => (JSON.parse(r.payload) as { text: string }).text).filter((text) => text.includes(ref));
 }
 
-const TIMEOUT_TEXT = (ref: string, level: string) => new RegExp(`⏰ ${ref} chưa được ai tiếp nhận đúng hạn nên đã tự động chuyển lên ${level}`);
+const TIMEOUT_TEXT = (ref: string, level: string) => new RegExp(`⏰ ${ref} chưa được ai tiếp nhận đúng hạn nên đã tự động chuyển cho ${level}`);
 
 describe('escalation timers', () => {
-  it('security, drugs and fire climb after 15 minutes each: group -> ward -> district, and the new handlers are told why', async () => {
+  it('security, drugs and fire climb the real tree after 15 minutes each: group -> ward police -> city police, then are flagged overdue', async () => {
     const clock = testClock();
     const t = await start(clock);
     const c = await cast(t);
@@ -127,11 +139,11 @@ describe('escalation timers', () => {
 
     clock.advance(1 * MINUTE); // 15 minutes
     expect(await svc.escalateOverdue()).toBe(3);
-    for (const k of cases) expect(await levelOf(t, k.id)).toBe('ward');
+    for (const k of cases) expect(await levelOf(t, k.id)).toBe(WARD);
     expect(await svc.escalateOverdue()).toBe(0); // a second check at the same moment moves nothing
 
     const fire = cases[2]!;
-    const wardNote = await waitForMessage(c.webs.wardOfficer, TIMEOUT_TEXT(fire.ref, 'công an phường/xã'));
+    const wardNote = await waitForMessage(c.webs.wardOfficer, TIMEOUT_TEXT(fire.ref, WARD_UNIT));
     expect(wardNote.text).toContain('Sự việc fire ở ngõ 12 Kim Mã');
     expect(wardNote.choices?.flat().map((x) => x.id)).toContain(`c:${fire.id}:open`);
 
@@ -139,19 +151,27 @@ describe('escalation timers', () => {
     expect(await svc.escalateOverdue()).toBe(0);
     clock.advance(1 * MINUTE); // 30 minutes
     expect(await svc.escalateOverdue()).toBe(3);
-    for (const k of cases) expect(await levelOf(t, k.id)).toBe('district');
-    await waitForMessage(c.webs.districtOfficer, TIMEOUT_TEXT(fire.ref, 'công an quận/huyện'));
+    for (const k of cases) expect(await levelOf(t, k.id)).toBe(PROVINCE);
+    await waitForMessage(c.webs.districtOfficer, TIMEOUT_TEXT(fire.ref, PROVINCE_UNIT));
 
-    // The top of the ladder: nothing more to do, and the timer is switched off.
+    // The top of the tree: when its time runs out too, the case is flagged overdue and the
+    // officers of that level are told; the timer is switched off.
+    clock.advance(14 * MINUTE); // 44 minutes
+    expect(await svc.escalateOverdue()).toBe(0);
+    clock.advance(1 * MINUTE); // 45 minutes
+    expect(await svc.escalateOverdue()).toBe(3);
+    const overdue = await waitForMessage(c.webs.districtOfficer, new RegExp(`🔴 QUÁ HẠN: ${fire.ref} đã hết thời gian ở cấp cao nhất \\(${PROVINCE_UNIT}\\)`));
+    expect(overdue.choices?.flat().map((x) => x.id)).toContain(`c:${fire.id}:open`);
     clock.advance(2 * HOUR);
     expect(await svc.escalateOverdue()).toBe(0);
     for (const k of cases) {
       const row = await t.app.db.case.findUniqueOrThrow({ where: { id: k.id } });
-      expect(row.level).toBe('district');
+      expect(await levelOf(t, k.id)).toBe(PROVINCE);
+      expect(row.overdueAt?.toISOString()).toBe(new Date(created + 45 * MINUTE).toISOString());
       expect(row.escalateAt).toBeNull();
       expect(await escalations(t, k.id)).toEqual([
-        { actorId: null, at: new Date(created + 15 * MINUTE).toISOString(), to: 'ward', reason: 'timeout' },
-        { actorId: null, at: new Date(created + 30 * MINUTE).toISOString(), to: 'district', reason: 'timeout' },
+        { actorId: null, at: new Date(created + 15 * MINUTE).toISOString(), to: WARD, reason: 'timeout' },
+        { actorId: null, at: new Date(created + 30 * MINUTE).toISOString(), to: PROVINCE, reason: 'timeout' },
       ]);
     }
 
@@ -162,11 +182,16 @@ describe('escalation timers', () => {
     const wardTexts = await queuedTextsFor(t, c.ids.wardOfficer, fire.ref);
     expect(wardTexts.filter((x) => x.startsWith('⏰'))).toHaveLength(1);
     const districtTexts = await queuedTextsFor(t, c.ids.districtOfficer, fire.ref);
-    expect(districtTexts).toHaveLength(1);
-    expect(districtTexts[0]).toMatch(TIMEOUT_TEXT(fire.ref, 'công an quận/huyện'));
-    // The reporter hears that it moved up (twice), never who handles it.
+    expect(districtTexts).toHaveLength(2);
+    expect(districtTexts[0]).toMatch(TIMEOUT_TEXT(fire.ref, PROVINCE_UNIT));
+    expect(districtTexts[1]).toMatch(/^🔴 QUÁ HẠN/);
+    // The reporter hears which unit it went to (twice), never who handles it; the ward officer never hears of the overdue flag.
     const reporterTexts = await queuedTextsFor(t, c.ids.resident, fire.ref);
-    expect(reporterTexts.filter((x) => x.includes('đã được chuyển lên cấp trên'))).toHaveLength(2);
+    expect(reporterTexts.filter((x) => x.includes('đã được chuyển cho'))).toEqual([
+      `⬆️ Phản ánh ${fire.ref} đã được chuyển cho ${WARD_UNIT} để xử lý.`,
+      `⬆️ Phản ánh ${fire.ref} đã được chuyển cho ${PROVINCE_UNIT} để xử lý.`,
+    ]);
+    expect(wardTexts.filter((x) => x.includes('QUÁ HẠN'))).toEqual([]);
   });
 
   it('police categories reach the ward officer at creation; other categories reach the leaders only', async () => {
@@ -209,9 +234,9 @@ describe('escalation timers', () => {
 
     clock.advance(1 * MINUTE); // 24:00
     expect(await svc.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, traffic.id)).toBe('ward');
-    expect(await escalations(t, traffic.id)).toMatchObject([{ actorId: null, to: 'ward', reason: 'timeout' }]);
-    const note = await waitForMessage(c.webs.wardOfficer, TIMEOUT_TEXT(traffic.ref, 'công an phường/xã'));
+    expect(await levelOf(t, traffic.id)).toBe(WARD);
+    expect(await escalations(t, traffic.id)).toMatchObject([{ actorId: null, to: WARD, reason: 'timeout' }]);
+    const note = await waitForMessage(c.webs.wardOfficer, TIMEOUT_TEXT(traffic.ref, WARD_UNIT));
     expect(note.text).toMatch(new RegExp(`Phản ánh mới ${traffic.ref}`)); // the case itself comes with the reason
 
     // The next rung waits another 24 hours.
@@ -219,7 +244,7 @@ describe('escalation timers', () => {
     expect(await svc.escalateOverdue()).toBe(0);
     clock.advance(1 * HOUR);
     expect(await svc.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, traffic.id)).toBe('district');
+    expect(await levelOf(t, traffic.id)).toBe(PROVINCE);
   });
 
   it('an urgent report ("danger now") of any category uses the short timer', async () => {
@@ -231,7 +256,7 @@ describe('escalation timers', () => {
     expect(await t.app.services.cases.escalateOverdue()).toBe(0);
     clock.advance(1 * MINUTE);
     expect(await t.app.services.cases.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, urgent.id)).toBe('ward');
+    expect(await levelOf(t, urgent.id)).toBe(WARD);
   });
 
   it('an acknowledged case never escalates by itself', async () => {
@@ -272,7 +297,7 @@ describe('escalation timers', () => {
     expect(await svc.escalateOverdue()).toBe(0);
     clock.advance(1 * MINUTE);
     expect(await svc.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, fire.id)).toBe('ward');
+    expect(await levelOf(t, fire.id)).toBe(WARD);
   });
 
   it('ESCALATION_URGENT_MINUTES and ESCALATION_NORMAL_MINUTES change the thresholds', async () => {
@@ -287,16 +312,16 @@ describe('escalation timers', () => {
     expect(await svc.escalateOverdue()).toBe(0);
     clock.advance(1 * MINUTE); // 5 minutes
     expect(await svc.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, drugs.id)).toBe('ward');
+    expect(await levelOf(t, drugs.id)).toBe(WARD);
     expect(await levelOf(t, noise.id)).toBe('group');
 
     clock.advance(54 * MINUTE); // 59 minutes; the drugs case moved on to the district at 10
     expect(await svc.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, drugs.id)).toBe('district');
+    expect(await levelOf(t, drugs.id)).toBe(PROVINCE);
     expect(await levelOf(t, noise.id)).toBe('group');
     clock.advance(1 * MINUTE); // 60 minutes
     expect(await svc.escalateOverdue()).toBe(1);
-    expect(await levelOf(t, noise.id)).toBe('ward');
+    expect(await levelOf(t, noise.id)).toBe(WARD);
   });
 
   it('a timer survives restarts: the first check after a restart escalates the overdue case', async () => {
@@ -316,12 +341,12 @@ describe('escalation timers', () => {
     // Down across the deadline, then up with the real escalation job: its first check catches up.
     clock.advance(6 * MINUTE);
     const third = await start(clock, { dir: first.dir, escalationJob: true });
-    await vi.waitFor(async () => expect(await levelOf(third, fire.id)).toBe('ward'), { timeout: 5000, interval: 25 });
+    await vi.waitFor(async () => expect(await levelOf(third, fire.id)).toBe(WARD), { timeout: 5000, interval: 25 });
     expect(await escalations(third, fire.id)).toEqual([
-      { actorId: null, at: new Date(clock.now().getTime()).toISOString(), to: 'ward', reason: 'timeout' },
+      { actorId: null, at: new Date(clock.now().getTime()).toISOString(), to: WARD, reason: 'timeout' },
     ]);
     // The ward officer reads why, in the same web chat session as before the restarts.
     const officer = createWebClient(third.baseUrl, c.webs.wardOfficer.session);
-    await waitForMessage(officer, TIMEOUT_TEXT(fire.ref, 'công an phường/xã'));
+    await waitForMessage(officer, TIMEOUT_TEXT(fire.ref, WARD_UNIT));
   });
 });

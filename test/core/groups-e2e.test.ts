@@ -11,7 +11,7 @@ import type { FakeTelegram } from '../fakes/fake-telegram-server.js';
 import type { FakeZalo } from '../fakes/fake-zalo-server.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { texts, type WebReply } from '../helpers/web-client.js';
-import { accountOf } from '../helpers/roles.js';
+import { accountOf, ensureMessengerAccount } from '../helpers/roles.js';
 import { numberedItems } from '../helpers/labels.js';
 import { keyboardOf, tgText, type TelegramUser, type TelegramWho } from '../helpers/telegram-user.js';
 import { zaloUser, type ZaloUser } from '../helpers/zalo-user.js';
@@ -56,7 +56,9 @@ async function membershipOf(t: TestApp, groupCode: string, person: string) {
 }
 
 const GROUP2 = 'Tổ dân phố số 2';
-const REQUEST = (alias: string) => new RegExp(`^🙋 Thành viên #${alias} xin tham gia ${GROUP2}\\.`);
+const REQUEST = (alias: string) => new RegExp(`^🙋 Thành viên #${alias} xin tham gia ${GROUP2}(\\.|, nhắn tổ trưởng: )`);
+/** A group by approval first asks what the leader should know; the answer "bỏ qua" (typed, no accents needed) sends none. */
+const ASK_NOTE = new RegExp(`${GROUP2} cần tổ trưởng duyệt`);
 
 // ---------------------------------------------------------------------------
 
@@ -64,22 +66,25 @@ describe('groups: joining by approval across channels', () => {
   it('a Zalo request is approved by a Telegram leader with the button, another refused; several groups, list, leave; all in the audit log', async () => {
     const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const startedAt = new Date(Date.now() - 1000);
-    const km2 = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-BD-KM-02' } });
+    const km2 = await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-GV-02' } });
     expect(km2).toMatchObject({ joinPolicy: 'approval', inviteCode: 'KMB567' });
 
-    // The leader of HN-BD-KM-02 is on Telegram (appointed through the role service, as the admin CLI does).
+    // The leader of HN-GV-02 is on Telegram (appointed through the role service, as the admin CLI does).
     const leader = await startTelegram(tg, 7_200_001, { firstName: 'Tổ trưởng', lastName: 'Số 2' });
     const leaderId = await personId(t, 'telegram', '7200001');
-    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-BD-KM-02');
+    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-GV-02');
 
     // A resident on Zalo asks to join with the invite code, typed in lower case with a dash.
     const hung = await startZalo(zalo, 'zalo-hung-501', 'Phạm Văn Hùng');
     expect((await hung.choose('Nhập mã mời')).text).toMatch(/Bạn hãy gõ mã mời/);
     let zturn = await hung.type('kmb-567');
+    expect(zturn.text).toMatch(ASK_NOTE);
+    expect(zturn.text).toMatch(/• Bỏ qua/); // beside a typed answer, Zalo lists the words, not numbers
+    zturn = await hung.type('bo qua');
     expect(zturn.text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}\\. Tổ trưởng sẽ duyệt và tôi sẽ báo cho bạn\\.`));
     expect(zturn.text).toMatch(/chỉ thấy bạn là một mã số/);
     const hungId = await personId(t, 'zalo', 'zalo-hung-501');
-    const hungRequest = await membershipOf(t, 'HN-BD-KM-02', hungId);
+    const hungRequest = await membershipOf(t, 'HN-GV-02', hungId);
     expect(hungRequest.state).toBe('pending');
 
     // The leader's notification names a number, never the person; two buttons.
@@ -96,7 +101,7 @@ describe('groups: joining by approval across channels', () => {
     let turn = await leader.pressOn(note, 'Đồng ý');
     expect(turn.text).toBe(`Đã đồng ý cho thành viên tham gia ${GROUP2}.`);
     await hung.waitFor(new RegExp(`^✅ Yêu cầu tham gia ${GROUP2} của bạn đã được đồng ý\\.$`), zsince);
-    expect((await membershipOf(t, 'HN-BD-KM-02', hungId)).state).toBe('active');
+    expect((await membershipOf(t, 'HN-GV-02', hungId)).state).toBe('active');
     // A second press changes nothing.
     turn = await leader.pressOn(note, 'Đồng ý');
     expect(turn.text).toBe('Yêu cầu này đã được xử lý trước đó.');
@@ -105,18 +110,22 @@ describe('groups: joining by approval across channels', () => {
     const mai = await startZalo(zalo, 'zalo-mai-502', 'Ngô Thị Mai');
     const tgSince = tg.calls.length;
     zturn = await mai.type('/join KMB567');
+    expect(zturn.text).toMatch(ASK_NOTE);
+    // A bare number here is her house number, not a pick from the list.
+    zturn = await mai.type('7');
     expect(zturn.text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     zturn = await mai.type('/groups');
-    expect(zturn.text).toMatch(new RegExp(`\\d\\. ${GROUP2} \\(Phường Kim Mã\\) · chờ duyệt`));
+    expect(zturn.text).toMatch(new RegExp(`\\d\\. ${GROUP2} \\(Phường Giảng Võ\\) · chờ duyệt`));
     await mai.type('/menu');
     const maiId = await personId(t, 'zalo', 'zalo-mai-502');
-    const maiRequest = await membershipOf(t, 'HN-BD-KM-02', maiId);
+    const maiRequest = await membershipOf(t, 'HN-GV-02', maiId);
     const refuseNote = await leader.waitFor(REQUEST(memberAlias(maiRequest.id)), tgSince);
+    expect(tgText(refuseNote)).toMatch(/nhắn tổ trưởng: "7"$/); // what she chose to tell the leader
     zsince = zalo.sent.length;
     turn = await leader.pressOn(refuseNote, 'Từ chối');
     expect(turn.text).toBe(`Đã từ chối yêu cầu tham gia ${GROUP2}.`);
     await mai.waitFor(new RegExp(`Yêu cầu tham gia ${GROUP2} của bạn chưa được đồng ý`), zsince);
-    expect((await membershipOf(t, 'HN-BD-KM-02', maiId)).state).toBe('refused');
+    expect((await membershipOf(t, 'HN-GV-02', maiId)).state).toBe('refused');
     zturn = await mai.type('/groups');
     expect(zturn.text).toMatch(/Bạn chưa tham gia nhóm nào/);
     await mai.type('/menu');
@@ -126,15 +135,14 @@ describe('groups: joining by approval across channels', () => {
     expect(zturn.text).toMatch(/Nhóm của bạn/);
     await hung.choose('Tham gia nhóm khác');
     expect((await hung.choose('Chọn theo tỉnh')).text).toMatch(/Chọn tỉnh\/thành phố:/);
-    expect((await hung.choose('Thành phố Hà Nội')).text).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội:/);
-    expect((await hung.choose('Quận Ba Đình')).text).toMatch(/Chọn phường\/xã thuộc Quận Ba Đình:/);
-    zturn = await hung.choose('Phường Kim Mã');
-    expect(zturn.text).toMatch(/Chọn tổ dân phố \/ khu dân cư thuộc Phường Kim Mã:/);
+    expect((await hung.choose('Thành phố Hà Nội')).text).toMatch(/Chọn phường thuộc Thành phố Hà Nội:/);
+    zturn = await hung.choose('Phường Giảng Võ');
+    expect(zturn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ:/);
     expect(numberedItems(zturn.text).map(([, l]) => l)).toEqual(expect.arrayContaining(['Tổ dân phố số 1', GROUP2]));
     zturn = await hung.choose(/^Tổ dân phố số 1$/);
-    expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Kim Mã\)\./);
+    expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\./);
     zturn = await hung.type('/join dbc345');
-    expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 3 \(Phường Điện Biên\)\./);
+    expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 3 \(Phường Ba Đình\)\./);
     zturn = await hung.type('/join KMA234');
     expect(zturn.text).toMatch(/Bạn đã là thành viên của Tổ dân phố số 1\./);
     zturn = await hung.type('/join KMX999');
@@ -144,21 +152,21 @@ describe('groups: joining by approval across channels', () => {
     // The list shows all three; leaving asks first, "stay" keeps the membership.
     zturn = await hung.type('/groups');
     const listed = numberedItems(zturn.text).map(([, l]) => l);
-    expect(listed.slice(0, 3)).toEqual([`${GROUP2} (Phường Kim Mã)`, 'Tổ dân phố số 1 (Phường Kim Mã)', 'Tổ dân phố số 3 (Phường Điện Biên)']);
+    expect(listed.slice(0, 3)).toEqual([`${GROUP2} (Phường Giảng Võ)`, 'Tổ dân phố số 1 (Phường Giảng Võ)', 'Tổ dân phố số 3 (Phường Ba Đình)']);
     zturn = await hung.choose('Tổ dân phố số 3');
-    expect(zturn.text).toMatch(/👥 Tổ dân phố số 3 — Phường Điện Biên\nVai trò của bạn: thành viên\nTrạng thái: đang tham gia/);
+    expect(zturn.text).toMatch(/👥 Tổ dân phố số 3 — Phường Ba Đình\nVai trò của bạn: thành viên\nTrạng thái: đang tham gia/);
     expect(zturn.text).not.toMatch(/Số thành viên/); // no leader tools for a member
     zturn = await hung.choose('Rời nhóm');
     expect(zturn.text).toMatch(/Bạn chắc chắn muốn rời Tổ dân phố số 3\?/);
     zturn = await hung.choose('Ở lại');
     expect(zturn.text).toMatch(/👥 Tổ dân phố số 3/);
-    expect((await membershipOf(t, 'HN-BD-DB-03', hungId)).state).toBe('active');
+    expect((await membershipOf(t, 'HN-BD-03', hungId)).state).toBe('active');
     await hung.choose('Rời nhóm');
     zturn = await hung.choose('Rời nhóm'); // the confirmation's own "leave"
     expect(zturn.text).toMatch(/Bạn đã rời Tổ dân phố số 3\./);
-    expect((await membershipOf(t, 'HN-BD-DB-03', hungId)).state).toBe('left');
+    expect((await membershipOf(t, 'HN-BD-03', hungId)).state).toBe('left');
     zturn = await hung.type('/groups');
-    expect(numberedItems(zturn.text).map(([, l]) => l).slice(0, 3)).toEqual([`${GROUP2} (Phường Kim Mã)`, 'Tổ dân phố số 1 (Phường Kim Mã)', '➕ Tham gia nhóm khác']);
+    expect(numberedItems(zturn.text).map(([, l]) => l).slice(0, 3)).toEqual([`${GROUP2} (Phường Giảng Võ)`, 'Tổ dân phố số 1 (Phường Giảng Võ)', '➕ Tham gia nhóm khác']);
 
     // The audit log: who did what to which membership, and when.
     const audit = await t.app.db.auditLog.findMany({ orderBy: { createdAt: 'asc' } });
@@ -170,9 +178,9 @@ describe('groups: joining by approval across channels', () => {
       ['membership.approved', leaderId, `membership:${hungRequest.id}`],
       ['membership.requested', maiId, `group:${km2.id}`],
       ['membership.refused', leaderId, `membership:${maiRequest.id}`],
-      ['membership.joined', hungId, `group:${await groupOf('HN-BD-KM-01')}`],
-      ['membership.joined', hungId, `group:${await groupOf('HN-BD-DB-03')}`],
-      ['membership.left', hungId, `group:${await groupOf('HN-BD-DB-03')}`],
+      ['membership.joined', hungId, `group:${await groupOf('HN-GV-01')}`],
+      ['membership.joined', hungId, `group:${await groupOf('HN-BD-03')}`],
+      ['membership.left', hungId, `group:${await groupOf('HN-BD-03')}`],
     ]);
     for (const r of audit) {
       expect(r.createdAt.getTime()).toBeGreaterThanOrEqual(startedAt.getTime());
@@ -189,26 +197,31 @@ describe('groups: a leader on the web chat', () => {
     const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
     const startedAt = new Date(Date.now() - 1000);
 
-    // The leader of HN-BD-KM-02 uses the web chat.
+    // The leader of HN-GV-02 uses the web chat.
     const leader: WebLogUser = webLogUser(t.baseUrl);
     await startWebWithoutGroup(leader, /Bạn có thể chọn tổ dân phố sau/);
     const leaderId = await personId(t, 'web', leader.session);
-    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-BD-KM-02');
+    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-GV-02');
+    // Roles act only for a person with a messenger account: as if the leader had linked Telegram.
+    await ensureMessengerAccount(t.app, leaderId);
 
     // Three residents ask to join: on Telegram, on Zalo, on the web.
     const tam = await startTelegram(tg, 7_300_001, { firstName: 'Tâm', lastName: 'Trần Văn', username: 'tamtran' });
-    expect((await tam.command('/join KMB567')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    expect((await tam.command('/join KMB567')).text).toMatch(ASK_NOTE);
+    expect((await tam.type('Bỏ qua')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const hoa = await startZalo(zalo, 'zalo-hoa-601', 'Lê Thị Hoa');
-    expect((await hoa.type('/join KMB567')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    expect((await hoa.type('/join KMB567')).text).toMatch(ASK_NOTE);
+    expect((await hoa.type('BỎ QUA')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const web = webLogUser(t.baseUrl);
     await startWebWithoutGroup(web, /chọn tổ dân phố sau/);
-    expect(texts(await web.say('/join kmb567'))).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    expect(texts(await web.say('/join kmb567'))).toMatch(ASK_NOTE);
+    expect(texts(await web.say('bỏ qua'))).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const tamId = await personId(t, 'telegram', '7300001');
     const hoaId = await personId(t, 'zalo', 'zalo-hoa-601');
     const webId = await personId(t, 'web', web.session);
-    const tamM = await membershipOf(t, 'HN-BD-KM-02', tamId);
-    const hoaM = await membershipOf(t, 'HN-BD-KM-02', hoaId);
-    const webM = await membershipOf(t, 'HN-BD-KM-02', webId);
+    const tamM = await membershipOf(t, 'HN-GV-02', tamId);
+    const hoaM = await membershipOf(t, 'HN-GV-02', hoaId);
+    const webM = await membershipOf(t, 'HN-GV-02', webId);
     const alias = { tam: `Thành viên #${memberAlias(tamM.id)}`, hoa: `Thành viên #${memberAlias(hoaM.id)}`, web: `Thành viên #${memberAlias(webM.id)}` };
     // The three request notifications reached the leader before the leader starts.
     for (const m of [tamM, hoaM, webM]) await leader.waitFor(REQUEST(memberAlias(m.id)));
@@ -216,7 +229,7 @@ describe('groups: a leader on the web chat', () => {
     // /groups -> the group: the counts line, with members per channel and requests waiting.
     let r = await leader.say('/groups');
     r = await leader.pick(r, GROUP2);
-    expect(texts(r)).toMatch(new RegExp(`👥 ${GROUP2} — Phường Kim Mã\\nVai trò của bạn: tổ trưởng`));
+    expect(texts(r)).toMatch(new RegExp(`👥 ${GROUP2} — Phường Giảng Võ\\nVai trò của bạn: tổ trưởng`));
     expect(texts(r)).toContain('Số thành viên: 1 (Telegram 0, Zalo 0, web 1). Yêu cầu chờ duyệt: 3.');
 
     // The requests: three numbers, no names; approve all three; each hears it on their channel.
@@ -252,7 +265,8 @@ describe('groups: a leader on the web chat', () => {
     expect(turn.text).not.toMatch(/Yêu cầu chờ duyệt/);
     const stranger = await startTelegram(tg, 7_300_009, { firstName: 'Khách' });
     await stranger.command('/join KMB567');
-    const strangerM = await membershipOf(t, 'HN-BD-KM-02', await personId(t, 'telegram', '7300009'));
+    await stranger.type('bỏ qua');
+    const strangerM = await membershipOf(t, 'HN-GV-02', await personId(t, 'telegram', '7300009'));
     // Wait for the leader's copy of the request, so it does not land among the leader's next answers.
     await leader.waitFor(REQUEST(memberAlias(strangerM.id)));
     turn = await tam.forge(`g:${strangerM.id}:approve`);
@@ -362,11 +376,12 @@ describe('groups: a leader on the web chat', () => {
     expect(rotated).not.toBeNull();
     const newCode = rotated![1]!;
     expect(newCode).not.toBe('KMB567');
-    expect((await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-BD-KM-02' } })).inviteCode).toBe(newCode);
+    expect((await t.app.db.group.findUniqueOrThrow({ where: { code: 'HN-GV-02' } })).inviteCode).toBe(newCode);
     const late = await startTelegram(tg, 7_300_010, { firstName: 'Muộn' });
     expect((await late.command('/join KMB567')).text).toMatch(/Mã mời "KMB567" không đúng/);
-    expect((await late.command(`/join ${newCode.toLowerCase()}`)).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
-    await leader.waitFor(REQUEST(memberAlias((await membershipOf(t, 'HN-BD-KM-02', await personId(t, 'telegram', '7300010'))).id)));
+    expect((await late.command(`/join ${newCode.toLowerCase()}`)).text).toMatch(ASK_NOTE);
+    expect((await late.type('bo qua')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    await leader.waitFor(REQUEST(memberAlias((await membershipOf(t, 'HN-GV-02', await personId(t, 'telegram', '7300010'))).id)));
 
     // The leader refuses the stranger from the list of requests.
     r = await leader.say('/groups');

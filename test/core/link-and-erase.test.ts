@@ -100,10 +100,10 @@ describe('one person on several channels, and erasing them', () => {
     const { tg, zalo, t } = await startWorld(clock);
     const { db } = t.app;
 
-    // The handler: leader of Tổ dân phố số 3 (HN-BD-DB-03), on Telegram.
+    // The handler: leader of Tổ dân phố số 3 (HN-BD-03), on Telegram.
     const leader = await onboardTelegram(tg, 5_550_000_010, { firstName: 'Tổ trưởng', lastName: 'Số 3' });
     const leaderId = (await accountOf(t, 'telegram', '5550000010')).personId;
-    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-BD-DB-03');
+    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-BD-03');
 
     // Lan on Telegram joins Tổ dân phố số 1; on Zalo she joins Tổ dân phố số 3 and files a named report.
     const lanTg = await onboardTelegram(tg, 5_550_123_987, { firstName: 'Lan', lastName: 'Nguyễn', username: 'lan_ng' }, 'KMA234');
@@ -141,8 +141,8 @@ describe('one person on several channels, and erasing them', () => {
     const lan = await db.person.findUniqueOrThrow({ where: { id: lanId }, include: { accounts: true, memberships: { include: { group: true } } } });
     expect(lan.accounts.map((a) => `${a.channel}:${a.externalId}`).sort()).toEqual(['telegram:5550123987', 'zalo:zl-7f3a9c01lan']);
     expect(lan.memberships.map((m) => [m.group.code, m.state]).sort()).toEqual([
-      ['HN-BD-DB-03', 'active'],
-      ['HN-BD-KM-01', 'active'],
+      ['HN-BD-03', 'active'],
+      ['HN-GV-01', 'active'],
     ]);
     expect(lan.phone).toBe('0912345678');
     const theCase = await db.case.findUniqueOrThrow({ where: { ref: ref! } });
@@ -156,10 +156,10 @@ describe('one person on several channels, and erasing them', () => {
     // The case reported on Zalo is in /myreports on Telegram; both groups are under /groups on Zalo.
     let turn = await lanTg.command('/myreports');
     expect(turn.text).toMatch(/Phản ánh của bạn:/);
-    expect(lanTg.buttons(ref!)[0]!.text).toMatch(new RegExp(`^${ref} · 📢 Trật tự công cộng, tiếng ồn · mới$`));
+    expect(lanTg.buttons(ref!)[0]!.text).toMatch(new RegExp(`^${ref} · 📢 Trật tự công cộng, tiếng ồn · đã gửi, chờ tiếp nhận$`));
     zturn = await lanZalo.type('/groups');
-    expect(zturn.text).toContain('Tổ dân phố số 1 (Phường Kim Mã)');
-    expect(zturn.text).toContain('Tổ dân phố số 3 (Phường Điện Biên)');
+    expect(zturn.text).toContain('Tổ dân phố số 1 (Phường Giảng Võ)');
+    expect(zturn.text).toContain('Tổ dân phố số 3 (Phường Ba Đình)');
     await lanZalo.type('/menu');
 
     // She adds information on Telegram; the handler reads it under her name.

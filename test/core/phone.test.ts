@@ -39,7 +39,7 @@ describe('phone number', () => {
     t = await startTestApp();
     const member = await onboard(t.baseUrl);
     const leader = await onboard(t.baseUrl);
-    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-GV-01');
 
     let r = await member.say('/settings');
     r = await member.pick(r, 'Số điện thoại của tôi');

@@ -18,7 +18,7 @@ describe('report flow on the web chat', () => {
     running.push(t);
     const resident = await onboard(t.baseUrl, 'KMA234');
     const leader = await onboard(t.baseUrl, 'KMA234');
-    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-BD-KM-01');
+    await makeLeader(t.app, (await personOf(t.app, 'web', leader.session)).id, 'HN-GV-01');
 
     let r = await resident.say('/report');
     expect(texts(r)).toMatch(/Có ai đang gặp nguy hiểm/);

@@ -29,8 +29,36 @@ async function answer(session: Session, rest: string) {
   const result = await session.services.alerts.answer(session.identity.person.id, alertId, code as AnswerCode, session.t);
   if (result.outcome === 'expired') session.say({ text: session.t('alerts:expired') });
   else if (result.outcome === 'cancelled') session.say({ text: session.t('alerts:cancelled') });
-  else if (code === 'h') session.say({ text: result.caseRef ? session.t('alerts:helpRecorded', { ref: result.caseRef }) : session.t('alerts:helpNoGroup') });
+  else if (code === 'h') await needHelp(session, result.caseRef);
   else session.say({ text: session.t('alerts:answerRecorded') });
+}
+
+/**
+ * After "Need help": say truthfully who was told (and that nobody was, when nobody was), then ask
+ * at once where the person is and what they need; the answer goes into the case thread, to the handlers.
+ */
+async function needHelp(session: Session, caseRef: string | undefined) {
+  const t = session.t;
+  const me = session.identity.person.id;
+  const found = caseRef ? (await session.services.cases.mine(me)).find((c) => c.ref === caseRef) : undefined;
+  if (!found) {
+    session.leaveFlow();
+    session.say({ text: t('alerts:helpNoGroup') });
+    await session.showMenu();
+    return;
+  }
+  const who = await session.services.cases.whoHandles(me, found.id);
+  const unit = who.unit ?? t('cases:level_police');
+  const told =
+    who.leaders && who.police
+      ? t('alerts:helpWhoBoth', { group: who.groupName, unit })
+      : who.leaders
+        ? t('alerts:helpWhoLeaders', { group: who.groupName })
+        : who.police
+          ? t('alerts:helpWhoPolice', { unit })
+          : undefined;
+  session.say({ text: told ? t('alerts:helpRecorded', { ref: found.ref, who: told }) : t('alerts:helpNobodyTold', { ref: found.ref }) });
+  await session.startFlow('myreports', { caseId: found.id }, 'helpDetails');
 }
 
 /** "as:<alertId>:refresh|reping|update|cancel" on the sender's status message. */

@@ -4,15 +4,9 @@ import { reportFlow } from '../flows/report.flow.js';
 import { casesFlow } from '../flows/cases.flow.js';
 import { myReportsFlow } from '../flows/my-reports.flow.js';
 
+/** The emergency question comes first, for everyone; the report flow checks the group after it. */
 async function report(session: Session) {
-  const mine = (await session.services.groups.mine(session.identity.person.id)).filter((m) => m.state === 'active');
-  if (!mine.length) {
-    session.leaveFlow();
-    session.say({ text: session.t('report:noGroup') });
-    await session.startFlow('join');
-    return;
-  }
-  await session.startFlow('report', mine.length === 1 ? { groupId: mine[0]!.groupId } : {});
+  await session.startFlow('report');
 }
 
 async function cases(session: Session) {

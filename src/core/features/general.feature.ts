@@ -18,9 +18,17 @@ export const generalFeature: Feature = {
       session.leaveFlow();
       await session.showMenu();
     },
+    /** Emergency numbers first, then what this person's role can do, worded for their channel. */
     async help(session) {
       session.leaveFlow();
-      session.say({ text: session.t('menu:help_text') });
+      const handler = await session.services.cases.isHandlerAnywhere(session.identity.person.id);
+      const parts = [
+        session.t('menu:helpEmergency'),
+        session.t('menu:helpCommands'),
+        handler ? session.t('menu:helpHandler') : undefined,
+        session.t(session.inbound.channel === 'zalo' ? 'menu:helpHowZalo' : 'menu:helpHow'),
+      ];
+      session.say({ text: parts.filter(Boolean).join('\n\n') });
       await session.showMenu();
     },
     async cancel(session) {

@@ -2,7 +2,7 @@
 import type { Feature, Session } from '../bot-core.js';
 import { joinFlow } from '../flows/onboarding.flow.js';
 import { groupsFlow } from '../flows/groups.flow.js';
-import { joinGroupSaying } from '../flows/placement.steps.js';
+import { joinGroupSaying, needsJoinNote } from '../flows/placement.steps.js';
 
 /** "g:<membershipId>:approve|refuse" on a join request sent to leaders. */
 async function requestButton(session: Session, rest: string) {
@@ -27,6 +27,11 @@ export const groupsFeature: Feature = {
         session.leaveFlow();
         session.say({ text: session.t('onboarding:codeInvalid', { code: args.slice(0, 32) }) });
         await session.startFlow('join', {}, 'code');
+        return;
+      }
+      if (await needsJoinNote(session.services, session.identity.person.id, group)) {
+        // A group by approval: first what the leader should know about the person.
+        await session.startFlow('join', { joinGroupId: group.id }, 'joinNote');
         return;
       }
       session.leaveFlow();

@@ -5,7 +5,6 @@
 import { choiceStep, pagedChoices, textStep, type Flow, type FlowContext, type Step, type StepOutcome } from '../flow.js';
 import type { Choice, Outbound } from '../messages.js';
 import type { CaseAction } from '../authz/policy.js';
-import { LEVEL_KEYS } from '../services/case.catalog.js';
 import { MAX_DESCRIPTION } from './report.flow.js';
 
 const ACTION_LABELS: Partial<Record<CaseAction, string>> = {
@@ -75,8 +74,8 @@ const caseStep: Step = choiceStep({
       return { goto: 'case', say: [{ text: ctx.t('cases:doneAcknowledge', { ref: c.ref }) }] };
     }
     if (action === 'case.escalate') {
-      const before = await cases.escalate(me, caseId(ctx));
-      return { goto: 'case', say: [{ text: ctx.t('cases:doneEscalate', { ref: before.ref, level: ctx.t(LEVEL_KEYS[before.level] ?? 'cases:level_ward') }) }] };
+      const after = await cases.escalate(me, caseId(ctx));
+      return { goto: 'case', say: [{ text: ctx.t('cases:doneEscalate', { ref: after.ref, level: await cases.levelText(after, ctx.t) }) }] };
     }
     if (action === 'case.reopen') {
       const c = await cases.reopen(me, caseId(ctx));

@@ -18,7 +18,8 @@ const list: Step = choiceStep({
     const rows: Choice[][] = mine.map((m) => [
       { id: `grp:open:${m.groupId}`, label: `${m.group.name} (${m.group.area.name})${m.state === 'pending' ? ' · ' + ctx.t('groups:state_pending') : ''}` },
     ]);
-    rows.push([{ id: 'grp:join', label: ctx.t('groups:joinAnother') }]);
+    // "Join another" only reads right for someone already in a group.
+    rows.push([{ id: 'grp:join', label: ctx.t(mine.length ? 'groups:joinAnother' : 'groups:joinFirst') }]);
     rows.push([{ id: 'menu:menu', label: ctx.t('menu:backToMenu') }]);
     return { text: ctx.t(mine.length ? 'groups:myGroupsTitle' : 'groups:noGroups'), choices: rows };
   },

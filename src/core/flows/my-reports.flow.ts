@@ -1,5 +1,5 @@
 /** /myreports: the resident's own cases, their status and thread, adding information, "fixed?". */
-import { choiceStep, pagedChoices, type Flow, type FlowContext, type Step } from '../flow.js';
+import { choiceStep, pagedChoices, type Flow, type FlowContext, type Step, type StepOutcome } from '../flow.js';
 import type { Choice, Outbound } from '../messages.js';
 import { MAX_DESCRIPTION } from './report.flow.js';
 
@@ -12,7 +12,7 @@ const list: Step = choiceStep({
     if (!mine.length) return { text: ctx.t('cases:myEmpty'), choices: [[{ id: 'menu:menu', label: ctx.t('menu:backToMenu') }]] };
     const items: Choice[] = mine.map((c) => ({
       id: `my:open:${c.id}`,
-      label: ctx.t('cases:myLine', { ref: c.ref, category: ctx.services.cases.categoryText(ctx.t, c), status: ctx.services.cases.statusText(ctx.t, c) }),
+      label: ctx.t('cases:myLine', { ref: c.ref, category: ctx.services.cases.categoryText(ctx.t, c), status: ctx.services.cases.reporterStatusText(ctx.t, c) }),
     }));
     return { text: ctx.t('cases:myTitle'), choices: pagedChoices(items, page(ctx), ctx.t) };
   },
@@ -48,30 +48,49 @@ const caseStep: Step = choiceStep({
   },
 });
 
-/** Text or a photo (with or without caption) for the handlers. */
-const addInfo: Step = {
-  async prompt(ctx) {
-    const c = await ctx.services.cases.reporterView(ctx.identity.person.id, caseId(ctx), ctx.t, ctx.locale);
-    return { text: ctx.t('cases:addInfoAsk', { ref: c.case.ref }), choices: [[{ id: 'nav:back', label: ctx.t('common:back') }]] };
-  },
-  async handle(ctx, input) {
-    if (input.kind === 'choice') return input.choice === 'nav:back' ? { goto: 'case' } : { retry: { text: ctx.t('common:chooseFromList') } };
-    let text: string;
-    let photoMediaId: string | undefined;
-    if (input.kind === 'text') text = input.text.trim();
-    else if (input.kind === 'photo') {
-      try {
-        photoMediaId = await ctx.services.media.adopt(ctx.identity.account.channel as 'telegram' | 'zalo' | 'web', input.photo);
-      } catch {
-        return { retry: { text: ctx.t('report:photoFailed') } };
-      }
-      text = (input.caption ?? '').trim() || '📷';
-    } else return { retry: { text: ctx.t('common:unsupported') } };
-    if (!text) return { retry: { text: ctx.t('common:emptyText') } };
-    if (text.length > MAX_DESCRIPTION) return { retry: { text: ctx.t('common:tooLong', { length: text.length, max: MAX_DESCRIPTION }) } };
-    const c = await ctx.services.cases.reporterMessage(ctx.identity.person.id, caseId(ctx), text, photoMediaId);
-    return { end: true, say: [{ text: ctx.t('cases:addInfoSent', { ref: c.ref }) }] };
-  },
-};
+/**
+ * Text or a photo (with or without caption) for the handlers, into the case thread. A bare number
+ * is text here (a house number), not a pick.
+ */
+function messageStep(keys: { ask: string; sent: string }, choices: (ctx: FlowContext) => Choice[][], back: (ctx: FlowContext, id: string) => StepOutcome | undefined): Step {
+  return {
+    textInput: true,
+    async prompt(ctx) {
+      const c = await ctx.services.cases.reporterView(ctx.identity.person.id, caseId(ctx), ctx.t, ctx.locale);
+      return { text: ctx.t(keys.ask, { ref: c.case.ref }), choices: choices(ctx) };
+    },
+    async handle(ctx, input) {
+      if (input.kind === 'choice') return back(ctx, input.choice) ?? { retry: { text: ctx.t('common:chooseFromList') } };
+      let text: string;
+      let photoMediaId: string | undefined;
+      if (input.kind === 'text') text = input.text.trim();
+      else if (input.kind === 'photo') {
+        try {
+          photoMediaId = await ctx.services.media.adopt(ctx.identity.account.channel as 'telegram' | 'zalo' | 'web', input.photo, ctx.identity.person.id);
+        } catch {
+          return { retry: { text: ctx.t('report:photoFailed') } };
+        }
+        text = (input.caption ?? '').trim() || '📷';
+      } else return { retry: { text: ctx.t('common:unsupported') } };
+      if (!text) return { retry: { text: ctx.t('common:emptyText') } };
+      if (text.length > MAX_DESCRIPTION) return { retry: { text: ctx.t('common:tooLong', { length: text.length, max: MAX_DESCRIPTION }) } };
+      const c = await ctx.services.cases.reporterMessage(ctx.identity.person.id, caseId(ctx), text, photoMediaId);
+      return { end: true, say: [{ text: ctx.t(keys.sent, { ref: c.ref }) }] };
+    },
+  };
+}
 
-export const myReportsFlow: Flow = { name: 'myreports', first: 'list', steps: { list, case: caseStep, addInfo } };
+const addInfo: Step = messageStep(
+  { ask: 'cases:addInfoAsk', sent: 'cases:addInfoSent' },
+  (ctx) => [[{ id: 'nav:back', label: ctx.t('common:back') }]],
+  (_ctx, id) => (id === 'nav:back' ? { goto: 'case' } : undefined),
+);
+
+/** Right after "Need help" on an alert: where the person is and what they need, for the handlers. */
+const helpDetails: Step = messageStep(
+  { ask: 'alerts:helpAskDetails', sent: 'alerts:helpDetailsSent' },
+  (ctx) => [[{ id: 'my:later', label: ctx.t('menu:backToMenu') }]],
+  (_ctx, id) => (id === 'my:later' ? { end: true } : undefined),
+);
+
+export const myReportsFlow: Flow = { name: 'myreports', first: 'list', steps: { list, case: caseStep, addInfo, helpDetails } };

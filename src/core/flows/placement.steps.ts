@@ -1,19 +1,33 @@
 /**
- * Steps that place a person in a residential group: browse province -> district -> ward
- * -> group, or type an invite code. Shared by onboarding and by /join and /groups.
+ * Steps that place a person in a residential group: browse the area tree as imported (since
+ * 2025: province -> commune/ward -> group; a tree with districts gets one more step), or type an
+ * invite code. Shared by onboarding and by /join and /groups.
  */
 import { choiceStep, pagedChoices, textStep, type FlowContext, type Step, type StepOutcome } from '../flow.js';
 import type { Outbound } from '../messages.js';
 import type { Services } from '../services/services.js';
 import type { Area, Group } from '../services/db.js';
+import { mayJoinByBrowsing } from '../authz/policy.js';
 
+/** Prompts by kind of level, when the tree does not say what its levels are called (and in English). */
 const LEVEL_PROMPT: Record<string, string> = {
   province: 'onboarding:chooseProvince',
   district: 'onboarding:chooseDistrict',
+  commune: 'onboarding:chooseWard',
   ward: 'onboarding:chooseWard',
+  special: 'onboarding:chooseWard',
 };
 
-/** data.areaPath holds the ids chosen so far (province, district, ward). */
+/**
+ * What the listed areas are called, from the tree: "tỉnh/thành phố", "phường/xã/đặc khu".
+ * Undefined when the tree gives no names.
+ */
+function levelWords(children: Area[]): string | undefined {
+  const names = [...new Set(children.map((a) => a.levelName?.trim().toLocaleLowerCase('vi')).filter((n): n is string => Boolean(n)))];
+  return names.length ? names.join('/') : undefined;
+}
+
+/** data.areaPath holds the ids chosen so far (province, then commune/ward, or whatever levels the tree has). */
 function areaPath(ctx: FlowContext): string[] {
   return Array.isArray(ctx.data.areaPath) ? (ctx.data.areaPath as string[]) : [];
 }
@@ -32,17 +46,58 @@ export async function joinGroupSaying(
   t: FlowContext['t'],
   personId: string,
   group: Group & { area: Area },
+  note?: string,
 ): Promise<Outbound> {
-  const { outcome, membership } = await services.groups.join(personId, group);
+  const { outcome, membership } = await services.groups.join(personId, group, false, note);
   const key = { joined: 'onboarding:joined', pending: 'onboarding:joinPending', already: 'onboarding:alreadyMember' }[outcome];
   const text = t(key, { group: group.name, area: group.area.name });
   return { text: membership.shareContact || outcome === 'already' ? text : `${text}\n${t('groups:shareOffer')}` };
 }
 
+/**
+ * A group that needs approval asks first what the person wants its leaders to know (name, house
+ * number), so that a leader can judge the request: that text goes with it.
+ */
+export async function needsJoinNote(services: Services, personId: string, group: Group): Promise<boolean> {
+  if (group.joinPolicy !== 'approval') return false;
+  const mine = await services.groups.mine(personId);
+  return !mine.some((m) => m.groupId === group.id);
+}
+
 async function joinGroup(ctx: FlowContext, groupId: string): Promise<StepOutcome> {
   const group = await ctx.services.groups.get(groupId);
   if (!group) return { retry: { text: ctx.t('common:chooseFromList') } };
+  if (await needsJoinNote(ctx.services, ctx.identity.person.id, group)) {
+    ctx.data.joinGroupId = group.id;
+    return { goto: 'joinNote' };
+  }
   return { end: true, say: [await joinGroupSaying(ctx.services, ctx.t, ctx.identity.person.id, group)] };
+}
+
+/** What to tell the leader who approves the request: typed text (a house number is text), or Skip. */
+export const joinNoteStep: Step = textStep({
+  async prompt(ctx) {
+    const group = await ctx.services.groups.get(String(ctx.data.joinGroupId ?? ''));
+    return {
+      text: ctx.t('onboarding:joinNoteAsk', { group: group?.name ?? '' }),
+      choices: [[{ id: 'join:nonote', label: ctx.t('common:skip') }], [{ id: 'nav:back', label: ctx.t('common:back') }]],
+    };
+  },
+  maxLength: 200,
+  async text(ctx, typed) {
+    return sendJoinRequest(ctx, typed);
+  },
+  choose(ctx, id) {
+    if (id === 'join:nonote') return sendJoinRequest(ctx, undefined);
+    if (id === 'nav:back') return { goto: 'place' };
+    return { retry: { text: ctx.t('common:chooseFromList') } };
+  },
+});
+
+async function sendJoinRequest(ctx: FlowContext, note: string | undefined): Promise<StepOutcome> {
+  const group = await ctx.services.groups.get(String(ctx.data.joinGroupId ?? ''));
+  if (!group) return { end: true, say: [{ text: ctx.t('groups:notFound') }] };
+  return { end: true, say: [await joinGroupSaying(ctx.services, ctx.t, ctx.identity.person.id, group, note)] };
 }
 
 export const placeStep: Step = choiceStep({
@@ -86,8 +141,13 @@ export const areaStep: Step = choiceStep({
     }
     const level = children[0]!.level;
     const items = children.map((a) => ({ id: `area:${a.id}`, label: a.name }));
+    // Vietnamese names the levels as the tree does; English uses the kind of level.
+    const words = ctx.locale === 'vi' && parent ? levelWords(children) : undefined;
+    const text = words
+      ? ctx.t('onboarding:chooseNamedLevel', { level: words, parent: parent!.name })
+      : ctx.t(LEVEL_PROMPT[level] ?? 'onboarding:chooseWard', { parent: parent?.name ?? '' });
     return {
-      text: ctx.t(LEVEL_PROMPT[level] ?? 'onboarding:chooseWard', { parent: parent?.name ?? '' }),
+      text,
       choices: pagedChoices(items, page(ctx), ctx.t, { back: path.length > 0 }),
     };
   },
@@ -108,7 +168,10 @@ export const areaStep: Step = choiceStep({
       ctx.data.areaPath = [...path, id.slice('area:'.length)];
       return { goto: 'area' };
     }
-    if (id.startsWith('group:')) return joinGroup(ctx, id.slice('group:'.length));
+    if (id.startsWith('group:')) {
+      if (!mayJoinByBrowsing(ctx.identity.account.channel, ctx.services.joinRules)) return { goto: 'code', say: [{ text: ctx.t('web:joinNeedsCode') }] };
+      return joinGroup(ctx, id.slice('group:'.length));
+    }
     return { retry: { text: ctx.t('common:chooseFromList') } };
   },
 });
@@ -127,5 +190,5 @@ export const inviteCodeStep: Step = textStep({
   },
 });
 
-export const placementSteps = { place: placeStep, area: areaStep, code: inviteCodeStep };
+export const placementSteps = { place: placeStep, area: areaStep, code: inviteCodeStep, joinNote: joinNoteStep };
 

@@ -7,6 +7,7 @@ import { choiceStep, textStep, type Flow, type FlowContext, type Step, type Step
 import type { Channel, Choice, Outbound } from '../messages.js';
 import { CATEGORIES, CATEGORY_KEYS, isCategory, type Category } from '../services/case.catalog.js';
 import { excerpt } from '../format.js';
+import { draftKeyOf } from '../draft-key.js';
 
 export const MAX_DESCRIPTION = 2000;
 const MAX_PLACE = 300;
@@ -31,19 +32,22 @@ const skipChoice = (ctx: FlowContext): Choice[] => [{ id: 'report:skip', label: 
 const then = (ctx: FlowContext, next: string): StepOutcome => ({ goto: draft(ctx).editing ? 'preview' : next });
 
 const emergency: Step = choiceStep({
-  prompt: (ctx) => ({
+  prompt: (ctx) => (draftKeyOf(ctx.data), {
     text: ctx.t('report:emergencyQuestion'),
     choices: [[{ id: 'report:danger', label: ctx.t('report:emergencyYes') }], [{ id: 'report:nodanger', label: ctx.t('report:emergencyNo') }]],
   }),
-  choose(ctx, id) {
+  async choose(ctx, id) {
     const d = draft(ctx);
-    const next = d.groupId ? 'category' : 'group';
-    if (id === 'report:danger') {
-      d.urgent = true;
-      return { goto: next, say: [{ text: ctx.t('report:emergencyNumbers') }] };
+    const say: Outbound[] = [];
+    d.urgent = id === 'report:danger';
+    // 113/114/115 come first, for everyone: also for a person in no group yet.
+    if (d.urgent) say.push({ text: ctx.t('report:emergencyNumbers') });
+    if (!d.groupId) {
+      const mine = (await ctx.services.groups.mine(ctx.identity.person.id)).filter((m) => m.state === 'active');
+      if (!mine.length) return { end: true, say: [...say, { text: ctx.t('report:noGroup') }], next: { flow: 'join' } };
+      if (mine.length === 1) d.groupId = mine[0]!.groupId;
     }
-    d.urgent = false;
-    return { goto: next };
+    return { goto: d.groupId ? 'category' : 'group', say };
   },
 });
 
@@ -86,7 +90,7 @@ const photo: Step = {
     }
     if (input.kind !== 'photo') return { retry: { text: ctx.t('report:photoExpected') } };
     try {
-      draft(ctx).photoMediaId = await ctx.services.media.adopt(ctx.identity.account.channel as Channel, input.photo);
+      draft(ctx).photoMediaId = await ctx.services.media.adopt(ctx.identity.account.channel as Channel, input.photo, ctx.identity.person.id);
     } catch {
       return { retry: { text: ctx.t('report:photoFailed') } };
     }
@@ -94,12 +98,20 @@ const photo: Step = {
   },
 };
 
+/**
+ * Where it happened: typed words on every channel (a house number is text, not a pick), or the
+ * person's current location where the app can send one. Zalo delivers no locations to bots, so
+ * there the prompt asks for words only.
+ */
 const location: Step = {
-  prompt: (ctx) => ({ text: ctx.t('report:locationAsk'), choices: [skipChoice(ctx)], askLocation: ctx.t('report:locationButton') }),
+  textInput: true,
+  prompt: (ctx) =>
+    ctx.channel === 'zalo'
+      ? { text: ctx.t('report:locationAskWords'), choices: [skipChoice(ctx)] }
+      : { text: ctx.t('report:locationAsk'), choices: [skipChoice(ctx)], askLocation: ctx.t('report:locationButton') },
   handle(ctx, input) {
     const d = draft(ctx);
-    const typedSkip = input.kind === 'text' && input.text.trim().toLowerCase() === ctx.t('common:skip').toLowerCase();
-    if ((input.kind === 'choice' && input.choice === 'report:skip') || typedSkip) {
+    if (input.kind === 'choice' && input.choice === 'report:skip') {
       Object.assign(d, { latitude: undefined, longitude: undefined, placeText: null });
       return then(ctx, 'anonymity');
     }
@@ -114,7 +126,7 @@ const location: Step = {
       Object.assign(d, { latitude: undefined, longitude: undefined, placeText: text });
       return then(ctx, 'anonymity');
     }
-    return { retry: { text: ctx.t('report:locationExpected') } };
+    return { retry: { text: ctx.t(ctx.channel === 'zalo' ? 'report:locationExpectedWords' : 'report:locationExpected') } };
   },
 };
 
@@ -164,7 +176,8 @@ const preview: Step = choiceStep({
       text: await previewText(ctx),
       photo: d.photoMediaId ? { mediaId: d.photoMediaId } : undefined,
       choices: [
-        [{ id: 'report:send', label: ctx.t('report:send') }],
+        // The draft's key rides on the button: pressed again later, it finds the case it filed.
+        [{ id: `report:send:${draftKeyOf(ctx.data)}`, label: ctx.t('report:send') }],
         [{ id: 'report:edit:description', label: ctx.t('report:editDescription') }, { id: 'report:edit:category', label: ctx.t('report:editCategory') }],
         [{ id: 'report:edit:photo', label: ctx.t('report:editPhoto') }, { id: 'report:edit:location', label: ctx.t('report:editLocation') }],
         [{ id: 'report:edit:anonymity', label: ctx.t('report:editAnonymity') }],
@@ -179,7 +192,7 @@ const preview: Step = choiceStep({
       return { goto: EDITS[id]! };
     }
     if (id === 'report:discard') return { end: true, say: [{ text: ctx.t('common:cancelled') }] };
-    if (id !== 'report:send') return { retry: { text: ctx.t('common:chooseFromList') } };
+    if (id !== `report:send:${draftKeyOf(ctx.data)}`) return { retry: { text: ctx.t('common:chooseFromList') } };
     const filed = await ctx.services.cases.create(ctx.identity.person.id, {
       groupId: d.groupId!,
       category: d.category!,
@@ -190,10 +203,14 @@ const preview: Step = choiceStep({
       longitude: d.longitude,
       placeText: d.placeText ?? undefined,
       anonymous: Boolean(d.anonymous),
-    });
+    }, { draftKey: draftKeyOf(ctx.data) });
+    // Confirmed twice (a double tap, a retry after a crash, two instances): the same reference, nothing new.
+    if (filed.already) return { end: true, say: [{ text: ctx.t('report:alreadySent', { ref: filed.case.ref }) }] };
     const g = await ctx.services.groups.get(d.groupId!);
-    const key = filed.handlers === 'leadersAndPolice' ? 'report:submittedPolice' : 'report:submittedLeaders';
-    return { end: true, say: [{ text: ctx.t(key, { ref: filed.case.ref, group: g?.name ?? '' }) }] };
+    const police = filed.handlers === 'leadersAndPolice';
+    const key = police ? 'report:submittedPolice' : 'report:submittedLeaders';
+    const unit = filed.told?.unit ?? ctx.t('cases:level_police');
+    return { end: true, say: [{ text: ctx.t(key, { ref: filed.case.ref, group: g?.name ?? '', unit }) }] };
   },
 });
 

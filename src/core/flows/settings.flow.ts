@@ -40,6 +40,7 @@ const menu: Step = choiceStep({
       [{ id: 'set:link', label: ctx.t('settings:linkCreate') }],
       [{ id: 'set:enter', label: ctx.t('settings:linkEnter') }],
       [{ id: 'set:delete', label: ctx.t('settings:deleteMe') }],
+      [{ id: 'set:monthly', label: ctx.t(ctx.identity.person.monthlyAccountOff ? 'account:settingsOff' : 'account:settingsOn') }],
       [{ id: 'menu:menu', label: ctx.t('menu:backToMenu') }],
     ],
   }),
@@ -59,6 +60,13 @@ const menu: Step = choiceStep({
         return { goto: 'phone' };
       case 'set:delete':
         return { goto: 'deleteConfirm' };
+      case 'set:monthly': {
+        // The monthly account ("dân kiểm tra, dân giám sát") can be turned off and on again.
+        const off = !ctx.identity.person.monthlyAccountOff;
+        await ctx.services.monthlyAccount.setOff(ctx.identity.person.id, off);
+        ctx.identity.person.monthlyAccountOff = off;
+        return { goto: 'menu', say: [{ text: ctx.t(off ? 'account:turnedOff' : 'account:turnedOn') }] };
+      }
       default:
         return { retry: { text: ctx.t('common:chooseFromList') } };
     }

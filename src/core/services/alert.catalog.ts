@@ -43,10 +43,18 @@ export function isSeverity(v: string): v is Severity {
 
 /** "2h", "90m", "3d", "1 giờ", "30 phút", "2 ngày" -> milliseconds (5 minutes to 30 days), else undefined. */
 export function parseDuration(typed: string): number | undefined {
-  const m = /^\s*(\d{1,4})\s*(m|min|mins|minutes?|phút|p|h|hr|hrs|hours?|giờ|g|d|days?|ngày)\s*$/i.exec(typed);
+  // Accents optional ("2 tieng", "3 ngay"): many people type without them.
+  const plain = typed.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase();
+  const m = /^\s*(\d{1,4})\s*(m|min|mins|minutes?|phut|p|h|hr|hrs|hours?|gio|g|tieng|d|days?|ngay|w|weeks?|tuan)\s*$/.exec(plain);
   if (!m) return undefined;
   const n = Number(m[1]);
-  const unit = m[2]!.toLowerCase();
-  const ms = /^(m|min|mins|minute|minutes|phút|p)$/.test(unit) ? n * 60_000 : /^(h|hr|hrs|hour|hours|giờ|g)$/.test(unit) ? n * 3_600_000 : n * 86_400_000;
+  const unit = m[2]!;
+  const ms = /^(m|min|mins|minute|minutes|phut|p)$/.test(unit)
+    ? n * 60_000
+    : /^(h|hr|hrs|hour|hours|gio|g|tieng)$/.test(unit)
+      ? n * 3_600_000
+      : /^(w|week|weeks|tuan)$/.test(unit)
+        ? n * 7 * 86_400_000
+        : n * 86_400_000;
   return ms >= 5 * 60_000 && ms <= 30 * 86_400_000 ? ms : undefined;
 }

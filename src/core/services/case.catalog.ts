@@ -2,7 +2,7 @@
 export const CATEGORIES = ['security', 'drugs', 'fire', 'traffic', 'order', 'dispute', 'infrastructure', 'other'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-/** Categories that reach the ward police at once and escalate after the short timer. */
+/** Categories that reach the commune/ward police at once and escalate after the short timer. */
 export const POLICE_CATEGORIES: ReadonlySet<string> = new Set(['security', 'drugs', 'fire']);
 
 export const CATEGORY_KEYS: Record<Category, string> = {
@@ -16,6 +16,17 @@ export const CATEGORY_KEYS: Record<Category, string> = {
   other: 'report:cat_other',
 };
 
+/** Statuses as the reporter reads them in their own view: they are the reporter. */
+export const REPORTER_STATUS_KEYS: Record<string, string> = {
+  new: 'cases:mine_new',
+  acknowledged: 'cases:status_acknowledged',
+  waiting_reporter: 'cases:mine_waiting_reporter',
+  resolved: 'cases:mine_resolved',
+  closed: 'cases:status_closed',
+  reopened: 'cases:mine_reopened',
+  duplicate: 'cases:status_duplicate',
+};
+
 export const STATUS_KEYS: Record<string, string> = {
   new: 'cases:status_new',
   acknowledged: 'cases:status_acknowledged',
@@ -26,13 +37,13 @@ export const STATUS_KEYS: Record<string, string> = {
   duplicate: 'cases:status_duplicate',
 };
 
-export const LEVEL_KEYS: Record<string, string> = {
-  group: 'cases:level_group',
-  ward: 'cases:level_ward',
-  district: 'cases:level_district',
-};
-
-export const NEXT_LEVEL: Record<string, 'ward' | 'district' | undefined> = { group: 'ward', ward: 'district', district: undefined };
+/**
+ * Where a case is: with the group's leaders ('group'), or with the police of an area ('area',
+ * Case.handlingAreaId). Which areas have police and how many there are is data (Area.policeUnit):
+ * since 2025 the commune/ward police, then the provincial police.
+ */
+export const CASE_LEVELS = ['group', 'area'] as const;
+export type CaseLevel = (typeof CASE_LEVELS)[number];
 
 export function isCategory(value: string): value is Category {
   return (CATEGORIES as readonly string[]).includes(value);

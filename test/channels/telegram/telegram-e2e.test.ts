@@ -139,18 +139,16 @@ describe('Telegram long polling: onboarding end to end', () => {
     turn = await lan.press('Chọn theo tỉnh');
     expect(turn.text).toMatch(/Chọn tỉnh\/thành phố/);
     turn = await lan.press('Hà Nội');
-    expect(turn.text).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội/);
-    turn = await lan.press('Ba Đình');
-    expect(turn.text).toMatch(/Chọn phường\/xã thuộc Quận Ba Đình/);
-    turn = await lan.press('Kim Mã');
-    expect(turn.text).toMatch(/Chọn tổ dân phố \/ khu dân cư thuộc Phường Kim Mã/);
+    expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
+    turn = await lan.press('Giảng Võ');
+    expect(turn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ/);
     turn = await lan.press('Tổ dân phố số 1');
-    expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Kim Mã\)/);
+    expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(turn.messages.at(-1)!.body.text).toBe('Bạn muốn làm gì?');
     expect(lan.buttonLabels()).toContain('❓ Hướng dẫn');
 
     // Every press stopped its button's spinner.
-    expect(lan.pressedIds).toHaveLength(7);
+    expect(lan.pressedIds).toHaveLength(6);
     expect(answeredCallbackIds(fake)).toEqual(lan.pressedIds);
 
     const person = await t.app.db.person.findFirstOrThrow({ include: { memberships: true, accounts: true } });
@@ -175,11 +173,10 @@ describe('Telegram long polling: onboarding end to end', () => {
     expect(turn.text).toMatch(/Bạn sống ở tổ dân phố/);
     turn = await lan.typeNumberOf('Chọn theo tỉnh');
     turn = await lan.typeNumberOf('Hà Nội');
-    expect(turn.text).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội/);
-    turn = await lan.typeNumberOf('Ba Đình');
-    turn = await lan.typeNumberOf('Kim Mã');
+    expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
+    turn = await lan.typeNumberOf('Giảng Võ');
     turn = await lan.typeNumberOf('Tổ dân phố số 1');
-    expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Kim Mã\)/);
+    expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(turn.text).toMatch(/Bạn muốn làm gì\?/);
 
     expect(answeredCallbackIds(fake)).toEqual([]);
@@ -204,7 +201,7 @@ describe('Telegram long polling: onboarding end to end', () => {
     turn = await john.type('zzzz');
     expect(turn.text).toMatch(/"zzzz" is not valid/);
     turn = await john.type('hbd-678');
-    expect(turn.text).toMatch(/You have joined Tổ dân phố số 5 \(Phường Hàng Bạc\)/);
+    expect(turn.text).toMatch(/You have joined Tổ dân phố số 5 \(Phường Hoàn Kiếm\)/);
     expect(turn.text).toMatch(/What would you like to do\?/);
 
     turn = await john.command('/menu');
@@ -212,7 +209,7 @@ describe('Telegram long polling: onboarding end to end', () => {
     expect(john.buttonLabels()).toEqual(expect.arrayContaining(['🌐 Language / Ngôn ngữ', '❓ Help', '👥 My groups']));
 
     turn = await john.command('/help');
-    expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire\), 115 \(ambulance\)/);
+    expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire and rescue\), 115 \(ambulance\)/);
     // A menu button runs the same action as its command.
     turn = await john.press('Help');
     expect(turn.text).toMatch(/Commands you can use/);
@@ -278,20 +275,18 @@ describe('Telegram long polling: onboarding end to end', () => {
     await lan.press('Tôi đồng ý');
     await lan.press('Chọn theo tỉnh');
     let turn = await lan.press('Hà Nội');
-    expect(turn.text).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội/);
+    expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
     await first.stop();
 
     const second = await startApp(fake, { dir });
     // The button on the message sent before the restart still answers the stored step.
-    turn = await lan.press('Ba Đình');
-    expect(turn.text).toMatch(/Chọn phường\/xã thuộc Quận Ba Đình/);
+    turn = await lan.press('Giảng Võ');
+    expect(turn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ/);
     await second.stop();
 
     await startApp(fake, { dir });
     // So does typing a number from the list offered before the restart.
-    turn = await lan.typeNumberOf('Kim Mã');
-    expect(turn.text).toMatch(/Chọn tổ dân phố \/ khu dân cư thuộc Phường Kim Mã/);
-    turn = await lan.press('Tổ dân phố số 1');
+    turn = await lan.typeNumberOf('Tổ dân phố số 1');
     expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
 
     expect(answeredCallbackIds(fake)).toEqual(lan.pressedIds);
@@ -348,7 +343,7 @@ describe('Telegram long polling: bad input', () => {
     turn = await lan.command('/cancel');
     expect(turn.text).toMatch(/Đã hủy/);
     turn = await lan.command('/help');
-    expect(turn.text).toMatch(/113 \(công an\), 114 \(cứu hỏa\), 115 \(cấp cứu\)/);
+    expect(turn.text).toMatch(/113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\)/);
 
     expect(fake.messagesTo(5005).join('\n')).not.toMatch(/Đã có lỗi xảy ra/);
     expect(answeredCallbackIds(fake)).toEqual(lan.pressedIds);
@@ -377,7 +372,7 @@ describe('Telegram long polling: bad input', () => {
     expect(turn.text).toMatch(/^Không có lệnh \/nosuchthing\. Gõ \/help để xem các lệnh có thể dùng\./);
 
     turn = await lan.send(fake.userSticker({ userId: 5006 }));
-    expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ, ảnh và vị trí/);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     expect(turn.text).toMatch(menu);
 
     turn = await lan.send(fake.userLocation({ userId: 5006, latitude: 21.03, longitude: 105.85 }));
@@ -405,7 +400,7 @@ describe('Telegram long polling: bad input', () => {
     await lan.command('/lang');
     await lan.press('English');
     turn = await lan.send(fake.userSticker({ userId: 5006 }));
-    expect(turn.text).toMatch(/I can only read text, photos and locations/);
+    expect(turn.text).toMatch(/I cannot listen to voice messages or see stickers and videos yet/);
     expect(turn.text).toMatch(/What would you like to do\?/);
     turn = await lan.command('/nosuchthing');
     expect(turn.text).toMatch(/There is no \/nosuchthing command/);

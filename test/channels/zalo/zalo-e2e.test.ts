@@ -141,15 +141,13 @@ describe('Zalo long polling: onboarding end to end', () => {
     turn = await binh.choose('Chọn theo tỉnh');
     expect(turn.text).toMatch(/Chọn tỉnh\/thành phố:\n\nGõ số thứ tự để chọn:\n1\. /);
     turn = await binh.choose('Hà Nội');
-    expect(turn.text).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội/);
+    expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
     expect(binh.listLabels()).toContain('⬅️ Quay lại');
-    turn = await binh.choose('Ba Đình');
-    expect(turn.text).toMatch(/Chọn phường\/xã thuộc Quận Ba Đình/);
-    turn = await binh.choose('Kim Mã');
-    expect(turn.text).toMatch(/Chọn tổ dân phố \/ khu dân cư thuộc Phường Kim Mã/);
+    turn = await binh.choose('Giảng Võ');
+    expect(turn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ/);
     turn = await binh.choose('Tổ dân phố số 1');
     expect(turn.messages).toHaveLength(2);
-    expect(turn.messages[0]!.body.text).toMatch(/^Bạn đã tham gia Tổ dân phố số 1 \(Phường Kim Mã\)\.\nTổ trưởng, tổ phó chỉ thấy bạn là một mã số/);
+    expect(turn.messages[0]!.body.text).toMatch(/^Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\.\nTổ trưởng, tổ phó chỉ thấy bạn là một mã số/);
     expect(turn.messages[1]!.body.text).toMatch(/^Bạn muốn làm gì\?\n\nGõ số thứ tự để chọn:\n1\. /);
     expect(binh.listLabels()).toEqual(expect.arrayContaining(['🌐 Ngôn ngữ / Language', '❓ Hướng dẫn', '👥 Nhóm của tôi']));
 
@@ -182,20 +180,19 @@ describe('Zalo long polling: onboarding end to end', () => {
     turn = await mai.choose('I agree');
     expect(turn.text).toMatch(/Which residential group/);
     await mai.choose('Choose by province');
-    await mai.choose('Hà Nội');
+    turn = await mai.choose('Hà Nội');
+    expect(turn.text).toMatch(/Choose your commune, ward or special zone in Thành phố Hà Nội/);
     turn = await mai.choose('Ba Đình');
-    expect(turn.text).toMatch(/Choose your ward or commune in Quận Ba Đình/);
-    turn = await mai.choose('Điện Biên');
-    expect(turn.text).toMatch(/Choose your residential group in Phường Điện Biên/);
+    expect(turn.text).toMatch(/Choose your residential group in Phường Ba Đình/);
     turn = await mai.choose('Tổ dân phố số 3');
-    expect(turn.text).toMatch(/You have joined Tổ dân phố số 3 \(Phường Điện Biên\)\./);
+    expect(turn.text).toMatch(/You have joined Tổ dân phố số 3 \(Phường Ba Đình\)\./);
     expect(turn.text).toMatch(/What would you like to do\?\n\nType a number to choose:\n1\. /);
 
     turn = await mai.type('/help');
-    expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire\), 115 \(ambulance\)/);
+    expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire and rescue\), 115 \(ambulance\)/);
     turn = await mai.choose('My groups');
     expect(turn.text).toMatch(/Your groups\. Pick one to see it, or join another:/);
-    expect(turn.text).toMatch(/\n1\. Tổ dân phố số 3 \(Phường Điện Biên\)/);
+    expect(turn.text).toMatch(/\n1\. Tổ dân phố số 3 \(Phường Ba Đình\)/);
     turn = await mai.type('/cancel');
     expect(turn.text).toMatch(/Cancelled\./);
     turn = await mai.type('/lang');
@@ -220,15 +217,16 @@ describe('Zalo long polling: onboarding end to end', () => {
     await binh.choose('Tôi đồng ý');
     await binh.choose('Chọn theo tỉnh');
     let turn = await binh.choose('Hà Nội');
-    expect(turn.text).toMatch(/Chọn quận\/huyện thuộc Thành phố Hà Nội/);
+    expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
     await first.stop();
 
     await startApp(fake, { dir });
     // The numbered list shown before the restart still answers.
-    turn = await binh.choose('Ba Đình');
-    expect(turn.text).toMatch(/Chọn phường\/xã thuộc Quận Ba Đình/);
-    turn = await binh.choose('Kim Mã');
+    turn = await binh.choose('Giảng Võ');
+    expect(turn.text).toMatch(/Chọn khu dân cư .* thuộc Phường Giảng Võ/);
     turn = await binh.choose('Tổ dân phố số 2');
+    expect(turn.text).toMatch(/Tổ dân phố số 2 cần tổ trưởng duyệt/);
+    turn = await binh.type('Trần Bình, nhà số 7');
     expect(turn.text).toMatch(/Đã gửi yêu cầu tham gia Tổ dân phố số 2/);
 
     expectPlainTextWithinLimit(fake);
@@ -254,14 +252,14 @@ describe('Zalo long polling: bad input', () => {
 
     // Outside any flow.
     turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
-    expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ, ảnh và vị trí/);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     expect(turn.text).toMatch(menu);
     turn = await binh.send(binh.event('message.unsupported.received'));
-    expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ, ảnh và vị trí/);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     turn = await binh.send(binh.event('message.voice.received', { url: 'https://example.org/voice.aac' }));
-    expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ, ảnh và vị trí/);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     turn = await binh.send(binh.event('message.location.received', { location: { latitude: 21.03, longitude: 105.85 } }));
-    expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ, ảnh và vị trí/);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     // Nobody to answer and nothing to do: dropped quietly.
     turn = await binh.send({ event_name: 'message.unsupported.received' });
     expect(turn.messages).toEqual([]);
@@ -274,7 +272,7 @@ describe('Zalo long polling: bad input', () => {
     expect(turn.text).toMatch(/Tin nhắn quá dài \(5000 ký tự\)/);
     expect(turn.text).toMatch(menu);
     turn = await binh.type('   ');
-    expect(turn.text).toMatch(/Tôi chỉ đọc được tin nhắn chữ/);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại/);
     turn = await binh.type('42');
     expect(turn.text).toMatch(/Không có mục số 42\. Bạn hãy gõ một số từ 1 đến \d+\./);
 
@@ -304,7 +302,7 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.type('/cancel');
     expect(turn.text).toMatch(/Cancelled/);
     turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
-    expect(turn.text).toMatch(/I can only read text, photos and locations/);
+    expect(turn.text).toMatch(/I cannot listen to voice messages or see stickers and videos yet/);
 
     // Still answering.
     turn = await binh.type('/help');
