@@ -15,12 +15,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openDatabase, sqlitePath } from '../src/persistence/database.js';
+import { hashToken, newPublicId, SESSION_IDLE_MS } from '../src/persistence/web-session.repository.js';
 import { importAreas } from '../src/persistence/area-import.js';
 import { startFakeTelegram, type FakeTelegram, type RateLimitOptions } from '../test/fakes/fake-telegram-server.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BOT_TOKEN = '123456789:AAE-fake_telegram_token_for_fanout';
-export const GROUP_CODE = 'HN-BD-KM-01';
+export const GROUP_CODE = 'HN-GV-01';
 /** Recipients' Telegram chat ids are FIRST_CHAT_ID + i. */
 export const FIRST_CHAT_ID = 700_000_000;
 
@@ -37,7 +38,7 @@ export function databaseUrl(dir: string): string {
 export interface SeededDatabase {
   dir: string;
   databaseUrl: string;
-  /** The leader's web chat session (their web account's external id). */
+  /** The leader's web chat session: the value of their `chat_session` cookie (see sendAlert). */
   leaderSession: string;
   /** Every recipient's Telegram chat id, as the fake records it (a string). */
   chatIds: string[];
@@ -62,7 +63,10 @@ export async function seedDatabase(recipients: number, dir = tempDir()): Promise
   const now = prismaTimestamp(new Date());
   const conn = new Database(sqlitePath(url));
   const chatIds: string[] = [];
-  const leaderSession = randomBytes(16).toString('hex');
+  // The leader's browser holds a server-issued session (only its hash is stored); the leader also
+  // has a Telegram account (long unused), since roles act only for a person with a messenger.
+  const leaderSession = randomBytes(32).toString('base64url');
+  const leaderWebId = newPublicId();
   try {
     const person = conn.prepare('INSERT INTO "Person" ("id", "locale", "displayName", "onboardedAt", "createdAt") VALUES (?, ?, ?, ?, ?)');
     const account = conn.prepare(
@@ -80,7 +84,12 @@ export async function seedDatabase(recipients: number, dir = tempDir()): Promise
         membership.run(`fo-member-${i}`, groupId, `fo-person-${i}`, 'member', now, now);
       }
       person.run('fo-leader', 'vi', 'Tổ trưởng', now, now);
-      account.run('fo-leader-web', 'fo-leader', 'web', leaderSession, leaderSession, 'Tổ trưởng', now, now);
+      account.run('fo-leader-web', 'fo-leader', 'web', leaderWebId, leaderWebId, 'Tổ trưởng', now, now);
+      const longAgo = prismaTimestamp(new Date(0));
+      account.run('fo-leader-telegram', 'fo-leader', 'telegram', '5999999999', '5999999999', 'Tổ trưởng', longAgo, longAgo);
+      conn
+        .prepare('INSERT INTO "WebSession" ("id", "tokenHash", "accountId", "legacy", "createdAt", "lastSeenAt", "expiresAt") VALUES (?, ?, ?, 0, ?, ?, ?)')
+        .run('fo-leader-session', hashToken(leaderSession), 'fo-leader-web', now, now, prismaTimestamp(new Date(Date.now() + SESSION_IDLE_MS)));
       membership.run('fo-leader-member', groupId, 'fo-leader', 'leader', now, now);
     })();
   } finally {
@@ -114,7 +123,8 @@ const CONFIG_VARIABLES = [
   'TELEGRAM_BOT_TOKEN', 'TELEGRAM_API_ROOT', 'TELEGRAM_WEBHOOK_SECRET', 'ZALO_BOT_TOKEN', 'ZALO_API_ROOT', 'ZALO_WEBHOOK_SECRET',
   'ZALO_SEND_RATE', 'TELEGRAM_RATE_GLOBAL', 'TELEGRAM_RATE_PER_CHAT', 'TELEGRAM_RATE_PER_GROUP', 'ESCALATION_URGENT_MINUTES',
   'ESCALATION_NORMAL_MINUTES', 'PUBLIC_URL', 'DATABASE_URL', 'PORT', 'HOST', 'DEFAULT_LOCALE', 'ADMIN_IDS', 'DEMO_DATA',
-  'BACKGROUND_JOBS', 'LOG_LEVEL',
+  'BACKGROUND_JOBS', 'LOG_LEVEL', 'TRUST_PROXY', 'WEB_CHAT', 'MEDIA_DIR', 'PHOTO_FETCH_HOSTS', 'ESCALATION_LEVEL_FACTORS',
+  'MESSAGE_LIMIT', 'CONSOLE_TILE_URL',
 ];
 
 export interface ServiceProcess {
@@ -160,7 +170,7 @@ export async function startService(options: {
   webhookSecret?: string;
 }): Promise<ServiceProcess> {
   const port = await freePort();
-  const webhook = options.webhookSecret ? { PUBLIC_URL: `https://127.0.0.1:${port}`, TELEGRAM_WEBHOOK_SECRET: options.webhookSecret } : {};
+  const webhook: Record<string, string> = options.webhookSecret ? { PUBLIC_URL: `https://127.0.0.1:${port}`, TELEGRAM_WEBHOOK_SECRET: options.webhookSecret } : {};
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? PROJECT_ROOT,
@@ -242,13 +252,22 @@ export async function startService(options: {
 
 /** Composes and confirms an alert through the web chat API, as the leader would on the page. */
 export async function sendAlert(baseUrl: string, session: string, headline: string): Promise<{ confirmStartedAt: number; confirmedAt: number }> {
+  const cookie = `chat_session=${session}`;
+  let after = 0;
   const post = async (body: Record<string, unknown>) => {
     const res = await fetch(`${baseUrl}/api/web/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ session, id: randomBytes(8).toString('hex'), ...body }),
+      headers: { 'content-type': 'application/json', cookie },
+      body: JSON.stringify({ id: randomBytes(8).toString('hex'), ...body }),
     });
     if (!res.ok) throw new Error(`web chat answered ${res.status} to ${JSON.stringify(body)}`);
+  };
+  /** The choice ids offered by the replies since the last call. */
+  const offered = async (): Promise<string[]> => {
+    const res = await fetch(`${baseUrl}/api/web/messages?after=${after}`, { headers: { cookie } });
+    const { messages } = (await res.json()) as { messages: Array<{ seq: number; choices?: Array<Array<{ id: string }>> }> };
+    for (const m of messages) after = Math.max(after, m.seq);
+    return messages.flatMap((m) => m.choices?.flat().map((c) => c.id) ?? []);
   };
   // One sendable group: the flow starts at the category step.
   await post({ text: '/alert' });
@@ -258,9 +277,13 @@ export async function sendAlert(baseUrl: string, session: string, headline: stri
   await post({ text: 'Phát hiện đối tượng khả nghi đi xe máy không biển số quanh khu tập thể, đã trình báo công an phường.' });
   await post({ choice: 'alert:skip' });
   await post({ choice: 'alert:exp:6h' });
+  await offered();
   await post({ choice: 'alert:real' });
+  // The Send button carries the draft's key (a second press sends nothing twice).
+  const send = (await offered()).find((id) => id.startsWith('alert:send'));
+  if (!send) throw new Error('the alert preview offered no Send button');
   const confirmStartedAt = Date.now();
-  await post({ choice: 'alert:send' });
+  await post({ choice: send });
   const confirmedAt = Date.now();
   return { confirmStartedAt, confirmedAt };
 }

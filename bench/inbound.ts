@@ -237,7 +237,7 @@ async function startEcho(fake: FakeTelegram): Promise<Target> {
 
 async function startProject(fake: FakeTelegram, databaseUrl: string): Promise<Target> {
   const started = performance.now();
-  const service: ServiceProcess = await startService({ databaseUrl, fake, webhookSecret: SECRET, env: { LOG_LEVEL: 'error' } });
+  const service: ServiceProcess = await startService({ databaseUrl, fake, webhookSecret: SECRET, env: { LOG_LEVEL: 'error', MESSAGE_LIMIT: 'off' } });
   const startupMs = performance.now() - started;
   return { name: 'project', pid: service.pid, port: Number(new URL(service.baseUrl).port), startupMs, stop: () => service.stop() };
 }

@@ -4,11 +4,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './project-root.js';
 import i18next, { type i18n } from 'i18next';
 import type { Translator, Locale } from './core/ports/translator.js';
 
-export const LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'locales');
+export const LOCALES_DIR = path.join(PROJECT_ROOT, 'locales');
 
 export type Resources = Record<string, Record<string, Record<string, string>>>;
 

@@ -3,7 +3,7 @@
  * store. `child({ update: id })` binds an id that follows one update through its handling and the
  * deliveries it queued. Secrets are never passed to it.
  */
-import { pino, stdSerializers, stdTimeFunctions, type DestinationStream } from 'pino';
+import pino from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -16,15 +16,16 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
-/** Logs at `level` and above as JSON lines to `destination` (stdout by default). */
-export function createLogger(level: LogLevel = 'info', destination?: DestinationStream): Logger {
+/** Logs at `level` and above as JSON lines to stdout, or to `write` (one call per line, tests). */
+export function createLogger(level: LogLevel = 'info', write?: (line: string) => void): Logger {
+  const destination: pino.DestinationStream | undefined = write ? { write: (line: string) => write(line.replace(/\n$/, '')) } : undefined;
   const base = pino(
     {
       level,
       base: undefined,
-      timestamp: stdTimeFunctions.isoTime,
+      timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      serializers: { error: stdSerializers.err, err: stdSerializers.err },
+      serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
     },
     destination ?? pino.destination({ dest: 1, sync: true }),
   );

@@ -13,7 +13,12 @@ export interface QueueStats {
   oldestAgeSeconds: Record<string, number>;
 }
 
-export function createMetrics(options: { queueStats?: () => Promise<QueueStats>; processMetrics?: boolean } = {}) {
+/** What each channel's delivery worker has done since start: sent, failed, retried, 429s. */
+export type DeliveryStats = Record<string, { sent: number; failed: number; retried: number; rateLimited: number }>;
+
+export function createMetrics(
+  options: { queueStats?: () => Promise<QueueStats>; deliveryStats?: () => DeliveryStats; processMetrics?: boolean } = {},
+) {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
@@ -30,17 +35,31 @@ export function createMetrics(options: { queueStats?: () => Promise<QueueStats>;
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const deliveries = new Counter({
+  // The delivery workers count for themselves; these read their totals when scraped.
+  const deliveryStats: () => DeliveryStats = options.deliveryStats ?? (() => ({}));
+  new Counter({
     name: 'bot_deliveries_total',
     help: 'Messages handed to a platform (direct replies and notifications), by channel and result',
     labelNames: ['channel', 'result'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [channel, s] of Object.entries(deliveryStats())) {
+        this.inc({ channel, result: 'sent' }, s.sent);
+        this.inc({ channel, result: 'failed' }, s.failed);
+        this.inc({ channel, result: 'retried' }, s.retried);
+      }
+    },
   });
-  const rateLimited = new Counter({
+  new Counter({
     name: 'bot_rate_limited_total',
     help: '429 Too Many Requests answers received from a platform',
     labelNames: ['channel'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [channel, s] of Object.entries(deliveryStats())) this.inc({ channel }, s.rateLimited);
+    },
   });
   if (options.queueStats) {
     const queueStats = options.queueStats;
@@ -75,12 +94,6 @@ export function createMetrics(options: { queueStats?: () => Promise<QueueStats>;
     updateHandled(channel: string, outcome: 'ok' | 'duplicate' | 'error', startedAt: number) {
       updates.inc({ channel, outcome });
       if (outcome !== 'duplicate') handling.observe({ channel }, (performance.now() - startedAt) / 1000);
-    },
-    delivery(channel: string, result: 'sent' | 'failed' | 'retried', count = 1) {
-      if (count > 0) deliveries.inc({ channel, result }, count);
-    },
-    rateLimited(channel: string) {
-      rateLimited.inc({ channel });
     },
     /** The text a Prometheus server scrapes. */
     async render(): Promise<{ contentType: string; body: string }> {

@@ -6,20 +6,29 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../project-root.js';
 import Database from 'better-sqlite3';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { createSqliteStatements, type SqliteStatements } from './sqlite-statements.js';
+import type { SqlRunner } from './sql-runner.js';
 import { applyMigrations, MIGRATIONS_TABLE_SQL, readMigrations, type MigrationTarget } from './migrate.js';
 
 export type Db = PrismaClient;
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const projectRoot = PROJECT_ROOT;
 export const SQLITE_MIGRATIONS_DIR = path.join(projectRoot, 'prisma', 'migrations');
 export const POSTGRES_MIGRATIONS_DIR = path.join(projectRoot, 'prisma', 'postgres', 'migrations');
 
 export interface OpenedDatabase {
   db: Db;
+  /**
+   * Prepared statements for the queries every update runs (sql-runner.ts): on SQLite on the very
+   * connection Prisma uses, on PostgreSQL on a small pool of their own.
+   */
+  sql: SqlRunner;
+  /** SQLite only: the same statements with synchronous access (tests). */
+  sqlite?: SqliteStatements;
   appliedMigrations: string[];
   close(): Promise<void>;
 }
@@ -39,14 +48,29 @@ export function sqlitePath(databaseUrl: string): string {
 async function openSqlite(file: string): Promise<OpenedDatabase> {
   mkdirSync(path.dirname(file), { recursive: true });
   const appliedMigrations = await migrateSqlite(file);
-  const adapter = new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 });
-  const db = new PrismaClient({ adapter });
+  // Prisma's adapter opens one better-sqlite3 connection; keep a hand on it so the hot path's
+  // prepared statements run on the same connection (one writer, no lock waits between the two).
+  const factory = new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 });
+  let connection: Database.Database | undefined;
+  const sharing: typeof factory = Object.assign(Object.create(Object.getPrototypeOf(factory)) as typeof factory, {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect() {
+      const adapter = await factory.connect();
+      connection = (adapter as unknown as { client: Database.Database }).client;
+      return adapter;
+    },
+    connectToShadowDb: () => factory.connectToShadowDb(),
+  });
+  const db = new PrismaClient({ adapter: sharing });
   // Per-connection settings: the adapter keeps one connection, so these hold for its life.
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
   await db.$queryRawUnsafe('PRAGMA foreign_keys = ON');
   await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
-  return { db, appliedMigrations, close: () => db.$disconnect() };
+  if (!connection) throw new Error('the SQLite adapter did not open its connection');
+  const sqlite = createSqliteStatements(connection);
+  return { db, sql: sqlite.runner, sqlite, appliedMigrations, close: () => db.$disconnect() };
 }
 
 async function migrateSqlite(file: string): Promise<string[]> {
@@ -105,7 +129,17 @@ async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
   const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 10 }, { schema }) });
   // Both clients are generated from the same models; the SQLite one's type describes both.
   const db = client as unknown as Db;
-  return { db, appliedMigrations, close: () => client.$disconnect() };
+  const { createPgRunner } = await import('./pg-statements.js');
+  const sql = createPgRunner(connectionString, schema);
+  return {
+    db,
+    sql,
+    appliedMigrations,
+    async close() {
+      await sql.close?.();
+      await client.$disconnect();
+    },
+  };
 }
 
 async function migratePostgres(connectionString: string, schema: string): Promise<string[]> {

@@ -1,13 +1,16 @@
 /**
  * Runs the real service in-process for a test: real config parsing, a real SQLite file
- * in a temporary folder, the real HTTP server on a free port, channels pointed at fakes.
+ * in a temporary folder (or, with TEST_DATABASE_URL=postgresql://..., a PostgreSQL schema of
+ * its own), the real HTTP server on a free port, channels pointed at fakes.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config.js';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
 import { silentLogger, createLogger } from '../../src/logger.js';
+import { liveApps } from './replies-sent.js';
 
 export interface TestAppOptions {
   env?: Record<string, string>;
@@ -29,12 +32,48 @@ export function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'bot-test-'));
 }
 
+/** Set when the suite runs on PostgreSQL (`.ci/run` runs it on both engines). */
+export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL?.startsWith('postgres') ? process.env.TEST_DATABASE_URL : undefined;
+
+/**
+ * The database of a test's folder: its SQLite file, or on PostgreSQL a schema named after the
+ * folder (so a restart on the same folder finds the same data).
+ */
+export function testDatabaseUrl(dir: string): string {
+  if (!TEST_POSTGRES_URL) return `file:${path.join(dir, 'bot.db')}`;
+  const url = new URL(TEST_POSTGRES_URL);
+  url.searchParams.set('schema', `t_${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
+  return url.toString();
+}
+
+/** Drops a test's PostgreSQL schema (nothing to do on SQLite: the folder is removed). */
+export async function dropTestDatabase(databaseUrl: string): Promise<void> {
+  if (!databaseUrl.startsWith('postgres')) return;
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema');
+  url.searchParams.delete('schema');
+  if (!schema) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = options.dir ?? tempDir();
   const config = parseConfig({
     PORT: '0',
     HOST: '127.0.0.1',
-    DATABASE_URL: `file:${path.join(dir, 'bot.db')}`,
+    DATABASE_URL: testDatabaseUrl(dir),
+    // Tests run on the demo tree unless they say otherwise (the service's default is off once a messenger is configured).
+    DEMO_DATA: 'on',
+    // Scripted users type faster than people: the per-account message limit (30 per 10 s) is
+    // tested on its own (test/security/abuse-limits.test.ts), with MESSAGE_LIMIT set there.
+    MESSAGE_LIMIT: 'off',
     ...options.env,
   });
   const logger = process.env.TEST_LOG ? createLogger('debug') : silentLogger;
@@ -44,11 +83,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.appOptions,
   });
   await app.start();
+  liveApps.add(app);
   const baseUrl = `http://127.0.0.1:${app.port}`;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    liveApps.delete(app);
     await app.stop();
   };
   return {
@@ -58,6 +99,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     stop,
     async dispose() {
       await stop();
+      await dropTestDatabase(config.databaseUrl);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,78 @@
+/**
+ * Named prepared statements on a small node-postgres pool of the service's own: the PostgreSQL
+ * runner of sql-runner.ts. Prisma's columns are TIMESTAMP(3) without a time zone holding UTC:
+ * they are read and written as UTC here too, whatever the machine's time zone.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { BatchAborted, type SqlRunner, type Statement } from './sql-runner.js';
+
+const TIMESTAMP_OID = 1114;
+const utcTypes = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === TIMESTAMP_OID) return (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+function pgValue(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace('Z', '');
+  return value === undefined ? null : value;
+}
+
+/** "?" placeholders -> "$1", "$2", ... (the shared statements hold no "?" inside literals). */
+const numbered = new Map<string, string>();
+function toPg(sql: string): string {
+  let out = numbered.get(sql);
+  if (!out) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, out);
+  }
+  return out;
+}
+
+export function createPgRunner(connectionString: string, schema: string, max = 5): SqlRunner {
+  const quoted = `"${schema.replace(/"/g, '""')}"`;
+  const pool = new pg.Pool({ connectionString, max, types: utcTypes as pg.CustomTypesConfig, options: `-c search_path=${quoted}` });
+  const names = new Map<string, string>();
+  const nameOf = (sql: string) => {
+    let name = names.get(sql);
+    if (!name) names.set(sql, (name = `q${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
+    return name;
+  };
+  const exec = (client: pg.Pool | pg.PoolClient, sql: string, params: unknown[]) =>
+    client.query({ name: nameOf(sql), text: toPg(sql), values: params.map(pgValue) });
+
+  return {
+    dialect: 'postgresql',
+    async get<T>(sql: string, ...params: unknown[]) {
+      return (await exec(pool, sql, params)).rows[0] as T | undefined;
+    },
+    async all<T>(sql: string, ...params: unknown[]) {
+      return (await exec(pool, sql, params)).rows as T[];
+    },
+    async run(sql, ...params) {
+      return (await exec(pool, sql, params)).rowCount ?? 0;
+    },
+    async batch(statements: Statement[]) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const s of statements) {
+          const result = await exec(client, s.sql, s.params);
+          if (s.mustChange && !result.rowCount) throw new BatchAborted();
+        }
+        await client.query('COMMIT');
+        return true;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (error instanceof BatchAborted) return false;
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * The few statements every update runs, written once in SQL both engines understand (`?`
+ * placeholders, quoted identifiers, INSERT ... ON CONFLICT, RETURNING) and run through a
+ * prepared-statement runner of each engine: sqlite-statements.ts on the connection Prisma uses,
+ * pg-statements.ts on a small pool of the service's own. Everything else goes through Prisma.
+ */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+  /** When this statement changes no row, the whole batch is rolled back and reports false. */
+  mustChange?: boolean;
+}
+
+export interface SqlRunner {
+  readonly dialect: 'sqlite' | 'postgresql';
+  get<T>(sql: string, ...params: unknown[]): Promise<T | undefined>;
+  all<T>(sql: string, ...params: unknown[]): Promise<T[]>;
+  run(sql: string, ...params: unknown[]): Promise<number>;
+  /** Runs the statements in one transaction; false when a `mustChange` statement changed nothing. */
+  batch(statements: Statement[]): Promise<boolean>;
+  close?(): Promise<void>;
+}
+
+/** Thrown inside a batch to roll it back. */
+export class BatchAborted extends Error {}
