@@ -6,6 +6,7 @@
  * loses nothing and sends nothing twice: the first check after it catches up.
  */
 import type { Logger } from '../logger.js';
+import { startPeriodicCheck } from './periodic.js';
 
 export function startParticipationJobs(deps: {
   closeDuePolls(): Promise<number>;
@@ -14,30 +15,17 @@ export function startParticipationJobs(deps: {
   logger: Logger;
   everyMs?: number;
 }) {
-  let running = false;
-  const check = async () => {
-    if (running) return;
-    running = true;
-    try {
+  return startPeriodicCheck(
+    'participation check',
+    async () => {
       const closed = await deps.closeDuePolls();
       if (closed) deps.logger.info(`closed ${closed} poll(s) and sent their results`);
       const asked = await deps.askMediationFollowUps();
       if (asked) deps.logger.info(`asked the parties of ${asked} mediation(s) whether the agreement holds`);
       const sent = await deps.sendMonthlyAccounts();
       if (sent) deps.logger.info(`sent the monthly account to ${sent} person(s)`);
-    } catch (error) {
-      deps.logger.error('participation check failed', { error });
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void check(), deps.everyMs ?? 30_000);
-  timer.unref();
-  void check();
-  return {
-    check,
-    stop() {
-      clearInterval(timer);
     },
-  };
+    deps.logger,
+    deps.everyMs ?? 30_000,
+  );
 }
