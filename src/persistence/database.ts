@@ -57,7 +57,13 @@ async function openSqlite(file: string): Promise<OpenedDatabase> {
     adapterName: factory.adapterName,
     async connect() {
       const adapter = await factory.connect();
-      connection = (adapter as unknown as { client: Database.Database }).client;
+      const conn = (adapter as unknown as { client: Database.Database }).client;
+      // Prisma's transactions start with a deferred BEGIN: one that reads, then writes after another
+      // process committed fails with SQLITE_BUSY_SNAPSHOT, which no busy timeout can wait out. Taking
+      // the write lock at BEGIN makes a second process (or instance) wait its turn instead.
+      const prepare = conn.prepare.bind(conn);
+      conn.prepare = ((sql: string) => prepare(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql)) as typeof conn.prepare;
+      connection = conn;
       return adapter;
     },
     connectToShadowDb: () => factory.connectToShadowDb(),

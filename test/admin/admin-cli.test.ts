@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../src/admin/cli.js';
 import { openDatabase } from '../../src/persistence/database.js';
 import { CODE_ALPHABET } from '../../src/core/codes.js';
-import { startTestApp, tempDir, type TestApp } from '../helpers/test-app.js';
+import { dropTestDatabase, startTestApp, tempDir, testDatabaseUrl, type TestApp } from '../helpers/test-app.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SAMPLE = path.join(ROOT, 'prisma', 'seed', 'sample-province.csv');
@@ -26,7 +26,8 @@ afterEach(async () => {
 function freshDir(): { dir: string; env: Record<string, string> } {
   const dir = tempDir();
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { dir, env: { DATABASE_URL: `file:${path.join(dir, 'bot.db')}` } };
+  cleanups.push(() => dropTestDatabase(testDatabaseUrl(dir)));
+  return { dir, env: { DATABASE_URL: testDatabaseUrl(dir) } };
 }
 
 /** Runs one admin command; returns its exit code and the lines it printed. */

@@ -15,7 +15,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FakeTelegram } from '../fakes/fake-telegram-server.js';
 import type { FakeZalo } from '../fakes/fake-zalo-server.js';
-import type { TestApp } from '../helpers/test-app.js';
+import { TEST_POSTGRES_URL, type TestApp } from '../helpers/test-app.js';
 import { accountOf as accountOfApp } from '../helpers/roles.js';
 import { tgText, type TelegramUser, type TelegramWho } from '../helpers/telegram-user.js';
 import { onboardTelegram as joinOnTelegram, onboardTelegramWithoutGroup, onboardZalo as joinOnZalo } from '../helpers/onboarding.js';
@@ -61,12 +61,26 @@ function onboardZalo(zalo: FakeZalo, id: string, name: string, inviteCode: strin
 
 const accountOf = (t: TestApp, channel: string, externalId: string) => accountOfApp(t.app, channel, externalId);
 
+/** The PostgreSQL schema of the test's database (undefined on SQLite). */
+function schemaOf(t: TestApp): string | undefined {
+  return TEST_POSTGRES_URL ? (new URL(t.app.config.databaseUrl).searchParams.get('schema') ?? 'public') : undefined;
+}
+
+/** The tables of the test's database (its SQLite file, or its PostgreSQL schema), quoted for a query. */
+async function tableNames(t: TestApp): Promise<{ name: string; from: string }[]> {
+  const schema = schemaOf(t);
+  const rows = schema
+    ? await t.app.db.$queryRawUnsafe<{ name: string }[]>(`SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = '${schema}' AND table_type = 'BASE TABLE'`)
+    : await t.app.db.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`);
+  return rows.map(({ name }) => ({ name, from: schema ? `"${schema}"."${name}"` : `"${name}"` }));
+}
+
 /** Every value of every column of every table, as text, with where it was found. */
 async function dumpDatabase(t: TestApp): Promise<Array<{ where: string; text: string }>> {
-  const tables = await t.app.db.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`);
+  const tables = await tableNames(t);
   const out: Array<{ where: string; text: string }> = [];
-  for (const { name } of tables) {
-    const rows = await t.app.db.$queryRawUnsafe<Record<string, unknown>[]>(`SELECT * FROM "${name}"`);
+  for (const { name, from } of tables) {
+    const rows = await t.app.db.$queryRawUnsafe<Record<string, unknown>[]>(`SELECT * FROM ${from}`);
     rows.forEach((row, i) => {
       for (const [column, value] of Object.entries(row)) {
         if (value === null || value === undefined) continue;
@@ -265,7 +279,7 @@ describe('one person on several channels, and erasing them', () => {
     turn = await lanTg.press('Xóa tất cả dữ liệu của tôi');
     expect(turn.text).toContain('Đã xóa toàn bộ dữ liệu của bạn.');
 
-    const tables = (await t.app.db.$queryRawUnsafe<{ name: string }[]>(`SELECT name FROM sqlite_master WHERE type = 'table'`)).map((r) => r.name);
+    const tables = (await tableNames(t)).map((r) => r.name);
     for (const model of ['Person', 'ChannelAccount', 'Membership', 'Case', 'CaseMessage', 'CaseEvent', 'Delivery', 'Conversation', 'AuditLog', 'LinkCode', 'WebMessage', 'ProcessedUpdate', 'RoleGrant', 'Alert']) {
       expect(tables).toContain(model);
     }

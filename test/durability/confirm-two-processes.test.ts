@@ -93,7 +93,7 @@ describe('a report confirmed at two processes on one SQLite file', () => {
     const sent = seen.filter((t) => SENT.test(t));
     const already = seen.filter((t) => ALREADY.test(t));
     expect(sent, `messages to the person:\n${seen.join('\n')}\n${a.output()}\n${b.output()}`).toHaveLength(1);
-    expect(already).toHaveLength(1);
+    expect(already, `messages to the person:\n${seen.join("\n")}\n${a.output()}\n${b.output()}`).toHaveLength(1);
     const ref = SENT.exec(sent[0]!)![1];
     expect(ALREADY.exec(already[0]!)![1]).toBe(ref);
 

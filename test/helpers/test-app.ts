@@ -69,6 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     PORT: '0',
     HOST: '127.0.0.1',
     DATABASE_URL: testDatabaseUrl(dir),
+    MEDIA_DIR: path.join(dir, 'media'),
     // Tests run on the demo tree unless they say otherwise (the service's default is off once a messenger is configured).
     DEMO_DATA: 'on',
     // Scripted users type faster than people: the per-account message limit (30 per 10 s) is

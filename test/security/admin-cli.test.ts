@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../src/admin/cli.js';
 import { openDatabase } from '../../src/persistence/database.js';
-import { tempDir } from '../helpers/test-app.js';
+import { dropTestDatabase, tempDir, testDatabaseUrl } from '../helpers/test-app.js';
 
 let cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -33,7 +33,8 @@ async function withDb<T>(env: Record<string, string>, fn: (db: Db) => Promise<T>
 async function fresh(extra: Record<string, string> = {}) {
   const dir = tempDir();
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const env = { DATABASE_URL: `file:${path.join(dir, 'bot.db')}`, ...extra };
+  cleanups.push(() => dropTestDatabase(testDatabaseUrl(dir)));
+  const env = { DATABASE_URL: testDatabaseUrl(dir), ...extra };
   await withDb(env, async (db) => {
     const area = await db.area.create({ data: { code: 'AR', name: 'Phường Thử', level: 'ward' } });
     await db.group.create({ data: { code: 'AR-01', name: 'Tổ 1', areaId: area.id, inviteCode: 'TESTAR01' } });
