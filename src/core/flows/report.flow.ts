@@ -67,7 +67,13 @@ const category: Step = choiceStep({
   choose(ctx, id) {
     const value = id.slice('report:cat:'.length);
     if (!isCategory(value)) return { retry: { text: ctx.t('common:chooseFromList') } };
-    draft(ctx).category = value;
+    const d = draft(ctx);
+    // A neighbour dispute goes to the group's mediation team (tự hòa giải) instead, unless someone
+    // is in danger now: then it stays a report for the leaders and the police.
+    if (value === 'dispute' && !d.urgent && d.groupId) {
+      return { end: true, menu: false, next: { flow: 'mediation-request', data: { groupId: d.groupId, fromReport: true } } };
+    }
+    d.category = value;
     return then(ctx, 'description');
   },
 });
