@@ -12,7 +12,12 @@
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../src/persistence/database.js';
 import { insertDeliveries } from '../src/core/services/outbox.service.js';
+import path from 'node:path';
 import { inboundTable, runInboundBench } from './inbound.js';
+import { parseConfig } from '../src/config.js';
+import { createApp } from '../src/app.js';
+import { silentLogger } from '../src/logger.js';
+import { measureConsolePages, seedConsoleLoad } from '../src/console/console-bench.js';
 import {
   alertRowStatuses,
   databaseUrl,
@@ -30,8 +35,8 @@ import {
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 const LIMIT = Number(process.env.BENCH_RATE ?? 500);
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-/** Which parts run: "inbound", "fanout" (default both). */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'inbound,fanout').split(',').map((p) => p.trim()));
+/** Which parts run: "inbound", "fanout", "console" (default all). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'inbound,fanout,console').split(',').map((p) => p.trim()));
 
 const started = Date.now();
 const log = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
@@ -44,6 +49,28 @@ function printTable(rows: string[][]) {
 async function main() {
   if (PARTS.has('inbound')) await inbound();
   if (PARTS.has('fanout')) await fanout();
+  if (PARTS.has('console')) await consolePages();
+}
+
+/** The console's queue, dashboard and map with 10,000 cases and 100,000 deliveries: server time per page. */
+async function consolePages() {
+  const dir = tempDir('bot-bench-console-');
+  const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: databaseUrl(dir), MEDIA_DIR: path.join(dir, 'media'), DEMO_DATA: 'on', LOG_LEVEL: 'error' });
+  const app = await createApp(config, { logger: silentLogger });
+  try {
+    await app.start();
+    const seeded = await seedConsoleLoad(app, { cases: 10_000, deliveries: 100_000 });
+    log(`console: seeded ${seeded.cases} cases and ${seeded.deliveries} deliveries; measuring pages as an officer of the whole tree`);
+    const results = await measureConsolePages(`http://127.0.0.1:${app.port}`, seeded.cookie, { rounds: 30 });
+    const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+    printTable([
+      ['console page (server time, Server-Timing)', 'p50', 'p95', 'max', 'goal p95 < 200 ms'],
+      ...results.map((r) => [r.page, `${r.p50.toFixed(1)} ms`, `${r.p95.toFixed(1)} ms`, `${r.max.toFixed(1)} ms`, mark(r.p95 < 200)]),
+    ]);
+  } finally {
+    await app.stop();
+    removeDir(dir);
+  }
 }
 
 /** The cost of one update: the service against a bare grammY echo bot on the same fake (issue: answer five times faster). */
