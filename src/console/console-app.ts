@@ -206,7 +206,7 @@ export function createConsole(deps: ConsoleDeps) {
     const got = await scopeOr403(c);
     if (!got.scope) return got.page;
     const filter = parseFilter(c.req.query());
-    const [queue, groups] = await Promise.all([queries.queue(got.scope, filter), queries.groupsInScope(got.scope)]);
+    const [queue, groups] = await Promise.all([queries.queue(got.scope, filter, c.get('session').personId), queries.groupsInScope(got.scope)]);
     const params = new URLSearchParams(c.req.query());
     params.delete('page');
     const t = c.get('t');

@@ -21,6 +21,8 @@ export interface QueueFilter {
   category?: string;
   urgent: boolean;
   overdue: boolean;
+  /** Only cases the signed-in person took on (acknowledged, asked or resolved first). */
+  mine: boolean;
   /** Cases escalated to police ('area') or still with the group's leaders ('group'). */
   level?: 'group' | 'area';
   groupId?: string;
@@ -38,19 +40,20 @@ export function parseFilter(query: Record<string, string | undefined>): QueueFil
   const level = query.level === 'group' || query.level === 'area' ? query.level : undefined;
   const groupId = query.group && /^[A-Za-z0-9_-]{1,40}$/.test(query.group) ? query.group : undefined;
   const q = query.q?.trim().slice(0, 100) || undefined;
-  return { status, category, urgent: query.urgent === '1', overdue: query.overdue === '1', level, groupId, q, sort, page };
+  return { status, category, urgent: query.urgent === '1', overdue: query.overdue === '1', mine: query.mine === '1', level, groupId, q, sort, page };
 }
 
 export function createConsoleQueries(deps: { db: Db; clock: Clock }) {
   const { db } = deps;
 
-  function where(scope: HandlerScope, f: QueueFilter) {
+  function where(scope: HandlerScope, f: QueueFilter, me: string) {
     const and: object[] = [scopeWhere(scope)];
     if (f.status === 'open') and.push({ status: { in: [...OPEN_STATUSES] } });
     else if (f.status !== 'all') and.push({ status: f.status });
     if (f.category) and.push({ category: f.category });
     if (f.urgent) and.push({ urgent: true });
     if (f.overdue) and.push({ overdueAt: { not: null } });
+    if (f.mine) and.push({ assigneeId: me });
     if (f.level) and.push({ level: f.level });
     if (f.groupId) and.push({ groupId: f.groupId });
     if (f.q) {
@@ -76,8 +79,8 @@ export function createConsoleQueries(deps: { db: Db; clock: Clock }) {
 
   return {
     /** One page of the queue and the total count (offset paging: 50 a page). */
-    async queue(scope: HandlerScope, f: QueueFilter) {
-      const filter = where(scope, f);
+    async queue(scope: HandlerScope, f: QueueFilter, me: string) {
+      const filter = where(scope, f, me);
       const [rows, total] = await Promise.all([
         db.case.findMany({
           where: filter,

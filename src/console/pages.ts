@@ -158,6 +158,7 @@ export function queuePage(frame: PageFrame, d: QueuePageData): Html {
     <select id="f-sort" name="sort">${option('default', t('console:sortDefault'), f.sort === 'default')}${option('oldest', t('console:sortOldest'), f.sort === 'oldest')}${option('newest', t('console:sortNewest'), f.sort === 'newest')}${option('deadline', t('console:sortDeadline'), f.sort === 'deadline')}</select></div>
   <div class="field check"><input id="f-urgent" name="urgent" type="checkbox" value="1"${f.urgent ? html` checked` : ''}><label for="f-urgent">${t('console:filterUrgent')}</label></div>
   <div class="field check"><input id="f-overdue" name="overdue" type="checkbox" value="1"${f.overdue ? html` checked` : ''}><label for="f-overdue">${t('console:filterOverdue')}</label></div>
+  <div class="field check"><input id="f-mine" name="mine" type="checkbox" value="1"${f.mine ? html` checked` : ''}><label for="f-mine">${t('console:filterMine')}</label></div>
   <div class="field actions"><button type="submit">${t('console:applyFilters')}</button> <a href="/console/cases">${t('console:clearFilters')}</a></div>
 </form>
 <p class="count" role="status">${t('console:queueCount', { count: d.total })}</p>

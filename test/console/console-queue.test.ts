@@ -102,6 +102,16 @@ describe('console queue', () => {
     const deadline = await desk.get('/console/cases?sort=deadline');
     expect(deadline.html).toMatch(/<time class="countdown" datetime="[^"]+" data-late="Đã hết giờ">\d+:\d\d:\d\d<\/time>/);
 
+    // "Taken on by me": the cases this person acknowledged, asked about or resolved first.
+    const [takenByOfficer, takenByLeader] = [created[20]!, created[21]!];
+    await app.services.cases.acknowledge(officer.id, takenByOfficer.id);
+    await app.services.cases.ask(leader.id, takenByLeader.id, 'Ở số nhà mấy ạ?');
+    await app.services.cases.acknowledge(officer.id, takenByLeader.id); // already taken on: stays the leader's
+    expect(await allRefs(desk, 'mine=1')).toEqual([takenByOfficer.ref]);
+    expect((await desk.get('/console/cases')).html).toContain('Do tôi tiếp nhận');
+    const leaderDesk = await openLink(t, linkIn((await leaderTg.command('/console')).text));
+    expect(await allRefs(leaderDesk, 'mine=1')).toEqual([takenByLeader.ref]);
+
     // Another ward's case: not listed, not found by search, not openable.
     const foreign = created.find((c) => c.code === 'DBC345')!;
     expect(await allRefs(desk, `q=${foreign.ref}&status=all`)).toEqual([]);

@@ -338,7 +338,7 @@ export function createCaseService(deps: CaseServiceDeps) {
       return change(async (tx, queued) => {
         const updated = await tx.case.update({
           where: { id: c.id },
-          data: { status: 'acknowledged', acknowledgedAt: c.acknowledgedAt ?? now(), firstAnsweredAt: c.firstAnsweredAt ?? now(), escalateAt: null },
+          data: { status: 'acknowledged', acknowledgedAt: c.acknowledgedAt ?? now(), firstAnsweredAt: c.firstAnsweredAt ?? now(), escalateAt: null, assigneeId: c.assigneeId ?? actorId },
         });
         await event(tx, c.id, actorId, 'acknowledged');
         merge(queued, await tellReporter(tx, updated, (t) => t('cases:toReporterAcknowledged', { ref: c.ref })));
@@ -353,7 +353,7 @@ export function createCaseService(deps: CaseServiceDeps) {
         await tx.caseMessage.create({ data: { caseId: c.id, authorId: actorId, fromReporter: false, text, createdAt: now() } });
         const updated = await tx.case.update({
           where: { id: c.id },
-          data: { status: 'waiting_reporter', acknowledgedAt: c.acknowledgedAt ?? now(), firstAnsweredAt: c.firstAnsweredAt ?? now(), escalateAt: null },
+          data: { status: 'waiting_reporter', acknowledgedAt: c.acknowledgedAt ?? now(), firstAnsweredAt: c.firstAnsweredAt ?? now(), escalateAt: null, assigneeId: c.assigneeId ?? actorId },
         });
         await event(tx, c.id, actorId, 'asked');
         merge(
@@ -383,7 +383,7 @@ export function createCaseService(deps: CaseServiceDeps) {
         await tx.caseMessage.create({ data: { caseId: c.id, authorId: actorId, fromReporter: false, text, createdAt: now() } });
         const updated = await tx.case.update({
           where: { id: c.id },
-          data: { status: 'resolved', resolvedAt: now(), acknowledgedAt: c.acknowledgedAt ?? now(), firstAnsweredAt: c.firstAnsweredAt ?? now(), escalateAt: null },
+          data: { status: 'resolved', resolvedAt: now(), acknowledgedAt: c.acknowledgedAt ?? now(), firstAnsweredAt: c.firstAnsweredAt ?? now(), escalateAt: null, assigneeId: c.assigneeId ?? actorId },
         });
         await event(tx, c.id, actorId, 'resolved', { note: text });
         merge(

@@ -75,6 +75,7 @@ export function createPersonalDataService(db: Db, clock: Clock, media?: MediaSer
           }
         }
         await tx.case.updateMany({ where: { reporterId: personId }, data: { reporterId: null } });
+        await tx.case.updateMany({ where: { assigneeId: personId }, data: { assigneeId: null } });
         // The audit log keeps what happened and when, not to whom: subjects naming the person or
         // one of their accounts (roles, linking, failed link codes) lose that name.
         await tx.auditLog.updateMany({
