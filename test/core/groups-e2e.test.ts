@@ -295,12 +295,22 @@ describe('groups: a leader on the web chat', () => {
     let zsince = zalo.sent.length;
     r = await leader.pick(r, alias.hoa);
     expect(texts(r)).toContain(`${alias.hoa} — thành viên`);
-    expect(labelsOf(r)).toEqual(['⭐ Giao làm tổ phó', '🚫 Đưa ra khỏi tổ', '⬅️ Quay lại']);
+    expect(labelsOf(r)).toEqual(['⭐ Giao làm tổ phó', '🤝 Giao làm hòa giải viên', '🚫 Đưa ra khỏi tổ', '⬅️ Quay lại']);
     r = await leader.pick(r, 'Giao làm tổ phó');
     expect(texts(r)).toContain(`Đã cập nhật vai trò của ${alias.hoa}.`);
     expect(labelsOf(r)).toContain(`${alias.hoa} · tổ phó`);
     await hoa.waitFor(new RegExp(`Bạn đã được giao làm tổ phó ${GROUP2}\\.`), zsince);
     expect((await t.app.db.membership.findUniqueOrThrow({ where: { id: hoaM.id } })).role).toBe('deputy');
+
+    // The web member joins the group's mediation team (granted like deputies), and leaves it again.
+    r = await leader.pick(r, alias.web);
+    r = await leader.pick(r, 'Giao làm hòa giải viên');
+    expect(texts(r)).toContain(`Đã cập nhật tổ hòa giải: ${alias.web}.`);
+    expect(await t.app.db.mediator.count({ where: { groupId: hoaM.groupId, personId: webM.personId } })).toBe(1);
+    r = await leader.pick(r, alias.web);
+    expect(labelsOf(r)).toContain('Thôi làm hòa giải viên');
+    r = await leader.pick(r, 'Thôi làm hòa giải viên');
+    expect(await t.app.db.mediator.count({ where: { groupId: hoaM.groupId } })).toBe(0);
 
     // The deputy sees the leader's tools but may not appoint deputies.
     let zturn = await hoa.type('/groups');

@@ -158,6 +158,10 @@ const member: Step = choiceStep({
     if (m.role !== 'leader' && (await ctx.services.groups.canAppointDeputy(ctx.identity.person.id, groupId(ctx)))) {
       rows.push([m.role === 'deputy' ? { id: 'grp:undeputy', label: ctx.t('groups:unmakeDeputy') } : { id: 'grp:deputy', label: ctx.t('groups:makeDeputy') }]);
     }
+    const mediation = await ctx.services.mediation.mediatorOfMembership(ctx.identity.person.id, memberId(ctx));
+    if (mediation.canAppoint) {
+      rows.push([mediation.mediator ? { id: 'grp:unmediator', label: ctx.t('groups:unmakeMediator') } : { id: 'grp:mediator', label: ctx.t('groups:makeMediator') }]);
+    }
     rows.push([{ id: 'grp:remove', label: ctx.t('groups:removeMember') }]);
     rows.push(back(ctx));
     return { text: ctx.t('groups:memberActions', { label: m.label, role: roleText(ctx, m.role) }), choices: rows };
@@ -166,6 +170,10 @@ const member: Step = choiceStep({
     if (id === 'grp:back') return { goto: 'members' };
     if (id === 'grp:remove') return { goto: 'removeMember' };
     const m = await memberEntry(ctx);
+    if (id === 'grp:mediator' || id === 'grp:unmediator') {
+      await ctx.services.mediation.setMediatorByMembership(ctx.identity.person.id, memberId(ctx), id === 'grp:mediator');
+      return { goto: 'members', say: [{ text: ctx.t('groups:mediatorDone', { label: m?.label ?? '' }) }] };
+    }
     await ctx.services.groups.setDeputy(ctx.identity.person.id, memberId(ctx), id === 'grp:deputy');
     return { goto: 'members', say: [{ text: ctx.t('groups:deputyDone', { label: m?.label ?? '' }) }] };
   },

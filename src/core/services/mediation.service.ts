@@ -417,6 +417,23 @@ export function createMediationService(deps: { db: Db; outbox: Outbox; actors: A
       await db.auditLog.create({ data: { actorId: byId, action: options.remove ? 'mediator.removed' : 'mediator.appointed', subject: `person:${personId}`, detail: JSON.stringify({ groupId, lead: options.lead ?? false }), createdAt: now() } });
     },
 
+    /** For a leader's member page: may `byId` appoint mediators in that member's group, and is the member one? */
+    async mediatorOfMembership(byId: string, membershipId: string): Promise<{ canAppoint: boolean; mediator: boolean }> {
+      const m = await db.membership.findUnique({ where: { id: membershipId }, include: { group: true } });
+      if (!m) return { canAppoint: false, mediator: false };
+      const actor = await actorOf(byId);
+      const canAppoint = can(actor, 'group.appointMediator', { kind: 'group', groupId: m.groupId, areaChain: await actors.areaChain(m.group.areaId) });
+      const mediator = Boolean(await db.mediator.findUnique({ where: { groupId_personId: { groupId: m.groupId, personId: m.personId } } }));
+      return { canAppoint, mediator };
+    },
+
+    /** Appoints (or removes) the member of this membership as a mediator of its group: granted like deputies. */
+    async setMediatorByMembership(byId: string, membershipId: string, on: boolean): Promise<void> {
+      const m = await db.membership.findUnique({ where: { id: membershipId } });
+      if (!m) throw new DomainError('mediation:notMember');
+      await service.appoint(byId, m.groupId, m.personId, { remove: !on });
+    },
+
     /** Requests of these groups concluded (agreed, not agreed or referred) in [from, to): the monthly account. */
     concludedBetween(groupIds: string[], from: Date, to: Date): Promise<number> {
       return db.mediation.count({ where: { groupId: { in: groupIds }, status: { in: ['concluded', 'referred'] }, concludedAt: { gte: from, lt: to } } });
