@@ -254,7 +254,7 @@ describe('groups: a leader on the web chat', () => {
     let turn = await tam.command('/groups');
     turn = await tam.press(GROUP2);
     expect(turn.text).not.toMatch(/Số thành viên/);
-    expect(tam.buttons('Rời nhóm').map((b) => b.text)).toEqual(['👤 Cho thấy tên của tôi', '🚪 Rời nhóm', '⬅️ Quay lại']);
+    expect(tam.buttons('Rời nhóm').map((b) => b.text)).toEqual(['👤 Cho thấy tên của tôi', '🚪 Rời nhóm', '📊 Các câu hỏi lấy ý kiến và kết quả', '⬅️ Quay lại']);
     turn = await tam.press('Cho thấy tên của tôi');
     expect(turn.text).toContain(`Tổ trưởng, tổ phó ${GROUP2} giờ thấy được tên hiển thị của bạn.`);
     expect(tam.buttons('Rời nhóm')[0]!.text).toBe('🕶 Không, giữ kín');

@@ -58,6 +58,8 @@ const group: Step = choiceStep({
         membership.shareContact ? { id: 'grp:hide', label: ctx.t('groups:shareNo') } : { id: 'grp:share', label: ctx.t('groups:shareYes') },
       ]);
       rows.push([{ id: 'grp:leave', label: ctx.t('groups:leave') }]);
+      // Consultations of the group and their results stay reachable from the group's page.
+      rows.push([{ id: 'menu:polls', label: ctx.t('groups:pollsOfGroup') }]);
     }
     rows.push(back(ctx, 'grp:list'));
     return { text: lines.join('\n'), choices: rows };
