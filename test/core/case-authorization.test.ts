@@ -82,21 +82,22 @@ describe('refusals from the case service', () => {
     const who = ids.outsider;
     const id = openCase.id;
     const vi = (k: string) => t.app.translator.t('vi', k, {});
-    const attempts: Array<[string, Promise<unknown>]> = [
-      ['handlerView', cases.handlerView(who, id, vi, 'vi')],
-      ['reporterView', cases.reporterView(who, id, vi, 'vi')],
-      ['acknowledge', cases.acknowledge(who, id)],
-      ['ask', cases.ask(who, id, 'Ai báo vậy?')],
-      ['note', cases.note(who, id, 'ghi chú')],
-      ['resolve', cases.resolve(who, id, 'xong')],
-      ['markDuplicate', cases.markDuplicate(who, id, resolvedCase.ref)],
-      ['escalate', cases.escalate(who, id)],
-      ['reopen', cases.reopen(who, resolvedCase.id)],
-      ['reporterMessage', cases.reporterMessage(who, id, 'thêm thông tin')],
-      ['confirmFixed', cases.confirmFixed(who, resolvedCase.id, true)],
+    // Each made when awaited: a refusal made earlier would be an unhandled rejection meanwhile.
+    const attempts: Array<[string, () => Promise<unknown>]> = [
+      ['handlerView', () => cases.handlerView(who, id, vi, 'vi')],
+      ['reporterView', () => cases.reporterView(who, id, vi, 'vi')],
+      ['acknowledge', () => cases.acknowledge(who, id)],
+      ['ask', () => cases.ask(who, id, 'Ai báo vậy?')],
+      ['note', () => cases.note(who, id, 'ghi chú')],
+      ['resolve', () => cases.resolve(who, id, 'xong')],
+      ['markDuplicate', () => cases.markDuplicate(who, id, resolvedCase.ref)],
+      ['escalate', () => cases.escalate(who, id)],
+      ['reopen', () => cases.reopen(who, resolvedCase.id)],
+      ['reporterMessage', () => cases.reporterMessage(who, id, 'thêm thông tin')],
+      ['confirmFixed', () => cases.confirmFixed(who, resolvedCase.id, true)],
     ];
     for (const [name, attempt] of attempts) {
-      const error = await refusal(attempt);
+      const error = await refusal(attempt());
       expect(error.code, name).toBe('cases:forbidden');
       expect(isI18nKey(error.code), name).toBe(true);
       // L4: someone who may not see the case is not told its reference either.
@@ -114,8 +115,9 @@ describe('refusals from the case service', () => {
   it('a plain member of the same group and an officer of another ward are refused too', async () => {
     const cases = t.app.services.cases;
     for (const who of [ids.neighbour, ids.otherOfficer]) {
-      for (const attempt of [cases.acknowledge(who, openCase.id), cases.escalate(who, openCase.id), cases.note(who, openCase.id, 'x')]) {
-        const error = await refusal(attempt);
+      // One at a time: a refusal made before it is awaited would be an unhandled rejection.
+      for (const attempt of [() => cases.acknowledge(who, openCase.id), () => cases.escalate(who, openCase.id), () => cases.note(who, openCase.id, 'x')]) {
+        const error = await refusal(attempt());
         expect(error.code).toBe('cases:forbidden');
       }
     }
