@@ -98,6 +98,102 @@ export async function seedDatabase(recipients: number, dir = tempDir()): Promise
   return { dir, databaseUrl: url, leaderSession, chatIds };
 }
 
+/**
+ * The same seed on PostgreSQL (`databaseUrl` is postgresql://...?schema=<name>; the schema is
+ * created and migrated): set-based INSERTs, a few statements for any number of recipients.
+ */
+export async function seedPostgres(recipients: number, databaseUrl: string): Promise<Omit<SeededDatabase, 'dir'>> {
+  const { db, close } = await openDatabase(databaseUrl);
+  let groupId: string;
+  try {
+    await importAreas(db, JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json'), 'utf8')));
+    groupId = (await db.group.findUniqueOrThrow({ where: { code: GROUP_CODE } })).id;
+  } finally {
+    await close();
+  }
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema') ?? 'public';
+  url.searchParams.delete('schema');
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  // Prisma's PostgreSQL columns are TIMESTAMP(3) holding UTC.
+  const utc = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+  const now = utc(new Date());
+  const leaderSession = randomBytes(32).toString('base64url');
+  const leaderWebId = newPublicId();
+  try {
+    await client.query(`SET search_path TO "${schema.replace(/"/g, '""')}"`);
+    await client.query('BEGIN');
+    const n = [recipients, now] as const;
+    await client.query(
+      `INSERT INTO "Person" ("id", "locale", "displayName", "onboardedAt", "createdAt")
+       SELECT 'fo-person-' || i, 'vi', 'Cư dân ' || i, $2::timestamp, $2::timestamp FROM generate_series(0, $1::int - 1) AS i`,
+      [...n],
+    );
+    await client.query(
+      `INSERT INTO "ChannelAccount" ("id", "personId", "channel", "externalId", "chatId", "displayName", "createdAt", "lastSeenAt")
+       SELECT 'fo-account-' || i, 'fo-person-' || i, 'telegram', (${FIRST_CHAT_ID} + i)::text, (${FIRST_CHAT_ID} + i)::text, 'Cư dân ' || i, $2::timestamp, $2::timestamp
+       FROM generate_series(0, $1::int - 1) AS i`,
+      [...n],
+    );
+    await client.query(
+      `INSERT INTO "Membership" ("id", "groupId", "personId", "role", "state", "shareContact", "createdAt", "updatedAt")
+       SELECT 'fo-member-' || i, $3, 'fo-person-' || i, 'member', 'active', false, $2::timestamp, $2::timestamp FROM generate_series(0, $1::int - 1) AS i`,
+      [...n, groupId],
+    );
+    await client.query(`INSERT INTO "Person" ("id", "locale", "displayName", "onboardedAt", "createdAt") VALUES ('fo-leader', 'vi', 'Tổ trưởng', $1, $1)`, [now]);
+    const account = `INSERT INTO "ChannelAccount" ("id", "personId", "channel", "externalId", "chatId", "displayName", "createdAt", "lastSeenAt") VALUES ($1, 'fo-leader', $2, $3, $3, 'Tổ trưởng', $4, $4)`;
+    await client.query(account, ['fo-leader-web', 'web', leaderWebId, now]);
+    await client.query(account, ['fo-leader-telegram', 'telegram', '5999999999', utc(new Date(0))]);
+    await client.query(
+      `INSERT INTO "WebSession" ("id", "tokenHash", "accountId", "legacy", "createdAt", "lastSeenAt", "expiresAt") VALUES ('fo-leader-session', $1, 'fo-leader-web', false, $2, $2, $3)`,
+      [hashToken(leaderSession), now, utc(new Date(Date.now() + SESSION_IDLE_MS))],
+    );
+    await client.query(
+      `INSERT INTO "Membership" ("id", "groupId", "personId", "role", "state", "shareContact", "createdAt", "updatedAt") VALUES ('fo-leader-member', $1, 'fo-leader', 'leader', 'active', false, $2, $2)`,
+      [groupId, now],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await client.end();
+  }
+  const chatIds = Array.from({ length: recipients }, (_, i) => String(FIRST_CHAT_ID + i));
+  return { databaseUrl, leaderSession, chatIds };
+}
+
+/** A PostgreSQL URL with a new schema of its own on `server` (postgresql://...). */
+export function postgresSchemaUrl(server: string, prefix = 'fanout'): string {
+  const url = new URL(server);
+  url.searchParams.set('schema', `${prefix}_${randomBytes(4).toString('hex')}`);
+  return url.toString();
+}
+
+/** Drops the schema of a URL made by postgresSchemaUrl. */
+export async function dropPostgresSchema(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema');
+  url.searchParams.delete('schema');
+  if (!schema) return;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Which leases a running service holds (its /healthz). */
+export async function leasesOf(service: ServiceProcess): Promise<string[]> {
+  const res = await fetch(`${service.baseUrl}/healthz`);
+  return ((await res.json()) as { leases?: string[] }).leases ?? [];
+}
+
 /** "2026-11-26T22:20:18.484+00:00", as @prisma/adapter-better-sqlite3 stores DateTime values. */
 export function prismaTimestamp(date: Date): string {
   return date.toISOString().replace('Z', '+00:00');
@@ -124,7 +220,7 @@ const CONFIG_VARIABLES = [
   'ZALO_SEND_RATE', 'TELEGRAM_RATE_GLOBAL', 'TELEGRAM_RATE_PER_CHAT', 'TELEGRAM_RATE_PER_GROUP', 'ESCALATION_URGENT_MINUTES',
   'ESCALATION_NORMAL_MINUTES', 'PUBLIC_URL', 'DATABASE_URL', 'PORT', 'HOST', 'DEFAULT_LOCALE', 'ADMIN_IDS', 'DEMO_DATA',
   'BACKGROUND_JOBS', 'LOG_LEVEL', 'TRUST_PROXY', 'WEB_CHAT', 'MEDIA_DIR', 'PHOTO_FETCH_HOSTS', 'ESCALATION_LEVEL_FACTORS',
-  'MESSAGE_LIMIT', 'CONSOLE_TILE_URL',
+  'MESSAGE_LIMIT', 'CONSOLE_TILE_URL', 'INSTANCE_NAME',
 ];
 
 export interface ServiceProcess {
@@ -338,6 +434,10 @@ export function trackAlert(fake: FakeTelegram, chatIds: string[], headline: stri
     },
     get firstAt() {
       return times[0];
+    },
+    /** When the fake received the first copy after `ms` (epoch ms); NaN if none yet. */
+    firstAfter(ms: number): number {
+      return times.find((t) => t > ms) ?? NaN;
     },
     get lastAt() {
       return times.at(-1);

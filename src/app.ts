@@ -32,6 +32,10 @@ import { startOrphanSweepJob } from './media/orphan-sweep.job.js';
 import { createMediaRoute, createUploadHandler } from './http/media-route.js';
 import { createDeliveryWorker, type DeliveryWorker } from './delivery/delivery-worker.js';
 import { startEscalationJob } from './jobs/escalation.job.js';
+import { startLeaseKeeper, type LeasedWork } from './jobs/lease-keeper.js';
+import { createLeases, holderId } from './persistence/lease.js';
+import { createDeliveryWakeups, type DeliveryWakeups } from './persistence/delivery-wakeups.js';
+import { tracingLogger, withTrace, newTraceId } from './observability/trace.js';
 import { systemClock, type Clock } from './core/ports/clock.js';
 import { LOCALES, asLocale } from './core/ports/translator.js';
 import { createHttpServer } from './http/server.js';
@@ -83,10 +87,13 @@ export interface AppOptions {
   alertFollowUpMs?: number;
   /** Web chat abuse limits (tests; the defaults are in web.channel.ts). */
   webLimits?: Partial<WebLimits>;
+  /** Lease timing (tests): time-to-live and how often leases are renewed or tried (see jobs/lease-keeper.ts). */
+  lease?: { ttlMs?: number; everyMs?: number };
 }
 
 export async function createApp(config: Config, options: AppOptions) {
-  const { logger } = options;
+  // Every line written while an update is handled carries its log id (observability/trace.ts).
+  const logger = tracingLogger(options.logger);
   const clock = options.clock ?? systemClock;
   const database = await openDatabase(config.databaseUrl);
   const { db } = database;
@@ -118,7 +125,7 @@ export async function createApp(config: Config, options: AppOptions) {
     webJoinNeedsInviteCode: Boolean(config.publicUrl),
     photoSource,
     mediaFiles,
-    onQueued: (channels) => channels.forEach((c) => workers.get(c)?.kick()),
+    onQueued: (channels) => queued(channels),
   });
   for (const warning of config.warnings ?? []) logger.warn(warning);
   if (config.demoData && (await services.areas.isEmpty())) {
@@ -157,18 +164,25 @@ export async function createApp(config: Config, options: AppOptions) {
     queueStats,
     deliveryStats: () => Object.fromEntries([...workers].map(([name, worker]) => [name, worker.stats()])),
   });
-  /** The core's handler, counted and timed for /metrics. */
-  const handle: typeof core.handle = async (inbound) => {
-    const startedAt = performance.now();
-    try {
-      const replies = await core.handle(inbound);
-      metrics.updateHandled(inbound.channel, 'ok', startedAt);
-      return replies;
-    } catch (error) {
-      metrics.updateHandled(inbound.channel, 'error', startedAt);
-      throw error;
-    }
-  };
+  /**
+   * The core's handler, counted and timed for /metrics, each update under a log id of its own:
+   * its log lines and the outbox rows it queues carry the id, and so do the lines of their sends.
+   */
+  const handle: typeof core.handle = (inbound) =>
+    withTrace(async () => {
+      const startedAt = performance.now();
+      try {
+        const replies = await core.handle(inbound);
+        metrics.updateHandled(inbound.channel, 'ok', startedAt);
+        logger.info('update handled', { channel: inbound.channel, update: inbound.updateId, ms: Math.round((performance.now() - startedAt) * 10) / 10 });
+        return replies;
+      } catch (error) {
+        metrics.updateHandled(inbound.channel, 'error', startedAt);
+        // The channel answers for it (a webhook answers 500 and the platform sends it again): a warning here.
+        logger.warn('update failed', { channel: inbound.channel, update: inbound.updateId, error });
+        throw error;
+      }
+    }, newTraceId());
 
   const commandSets = LOCALES.map((locale) => ({
     languageCode: locale === config.defaultLocale ? '' : locale,
@@ -225,6 +239,24 @@ export async function createApp(config: Config, options: AppOptions) {
   if (zalo) channels.push(zalo);
   if (web) channels.push(web);
 
+  // Several instances may share the database: each bot token's sender and the timers run where
+  // their lease is held (jobs/lease-keeper.ts); the holder id names this process in the Lease table.
+  const leases = createLeases(db, holderId(config.instanceName));
+  const leased: LeasedWork[] = [];
+  let keeper: ReturnType<typeof startLeaseKeeper> | undefined;
+  const senderLease = (name: string) =>
+    name === 'telegram' && config.telegram ? `sender:telegram:${config.telegram.token.split(':')[0]}`
+    : name === 'zalo' && config.zalo ? `sender:zalo:${config.zalo.token.split(':')[0]}`
+    : `sender:${name}`;
+  let wakeups: DeliveryWakeups | undefined;
+  /** After a commit that queued messages: wake the sender, here or (PostgreSQL) on the instance holding its lease. */
+  function queued(names: Set<string>) {
+    names.forEach((c) => workers.get(c)?.kick());
+    if (wakeups) {
+      const elsewhere = [...names].filter((c) => !keeper?.holds(senderLease(c)));
+      if (elsewhere.length) wakeups.notify(elsewhere);
+    }
+  }
   const unlimited = { globalPerSecond: 1000, perChatPerSecond: 1000, perGroupPerMinute: 60_000 };
   for (const channel of channels) {
     const limits = channel.name === 'telegram' ? config.rates.telegram : channel.name === 'zalo' ? config.rates.zalo : unlimited;
@@ -235,6 +267,8 @@ export async function createApp(config: Config, options: AppOptions) {
         target: channel,
         limits,
         logger,
+        instanceId: leases.holder,
+        mayClaim: () => keeper?.holds(senderLease(channel.name)) ?? false,
         ...options.delivery,
         async afterSent(rows) {
           // Typing a number answers the notification just received (when no flow owns the numbers).
@@ -279,7 +313,9 @@ export async function createApp(config: Config, options: AppOptions) {
     async health() {
       // Reading the queue checks the database too: an unreachable database answers 500.
       const queue = await queueStats();
-      return { channels: Object.fromEntries(channels.map((c) => [c.name, c.mode])), queue };
+      // Which background work runs on this instance (several instances share it through leases).
+      const held = leased.filter((w) => keeper?.holds(w.name)).map((w) => w.name);
+      return { channels: Object.fromEntries(channels.map((c) => [c.name, c.mode])), queue, leases: held };
     },
   });
 
@@ -333,46 +369,75 @@ export async function createApp(config: Config, options: AppOptions) {
       lines.push(`telegram: ${telegram ? await startOrRetry(telegram, 'TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT') : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
       lines.push(`zalo: ${zalo ? await startOrRetry(zalo, 'ZALO_BOT_TOKEN and ZALO_API_ROOT') : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
       lines.push(web ? `web chat: on at http://localhost:${port}/` : 'web chat: off (WEB_CHAT=off)');
+      if (config.databaseUrl.startsWith('postgres')) {
+        wakeups = await createDeliveryWakeups(config.databaseUrl, (channel) => workers.get(channel)?.kick(), logger);
+      }
       if (!config.backgroundJobs) {
         lines.push('background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)');
         return lines;
       }
-      for (const worker of workers.values()) {
-        const recovered = await worker.recover();
-        if (recovered) logger.warn(`delivery: ${recovered} message(s) were being sent when the service stopped; sending them again`);
-        await worker.start();
+      for (const [name, worker] of workers) {
+        leased.push({
+          name: senderLease(name),
+          async start() {
+            // The previous holder is gone or has stopped sending: what it had claimed goes back to the queue.
+            const recovered = await worker.recover();
+            if (recovered) logger.warn(`delivery: ${recovered} ${name} message(s) were being sent when their sender stopped; sending them again`);
+            await worker.start();
+          },
+          stop: () => worker.stop(),
+        });
       }
-      alertFollowUp = startAlertFollowUpJob({
-        services,
-        translator,
-        editors: new Map(channels.map((c) => [c.name, c])),
-        logger,
-        everyMs: options.alertFollowUpMs,
+      leased.push({
+        name: 'timers',
+        async start() {
+          alertFollowUp = startAlertFollowUpJob({
+            services,
+            translator,
+            editors: new Map(channels.map((c) => [c.name, c])),
+            logger,
+            everyMs: options.alertFollowUpMs,
+          });
+          participation = startParticipationJobs({
+            closeDuePolls: () => services.polls.closeDue(),
+            sendMonthlyAccounts: () => services.monthlyAccount.sendDue(),
+            askMediationFollowUps: () => services.mediation.followUpDue(),
+            logger,
+            everyMs: options.participationJobMs,
+          });
+          mediaSweep = startOrphanSweepJob({ sweep: () => services.media.sweepOrphans(), logger });
+          if (options.escalationJob !== false) {
+            escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
+          }
+        },
+        async stop() {
+          escalation?.stop();
+          mediaSweep?.stop();
+          participation?.stop();
+          alertFollowUp?.stop();
+          escalation = mediaSweep = participation = alertFollowUp = undefined;
+        },
       });
-      participation = startParticipationJobs({
-        closeDuePolls: () => services.polls.closeDue(),
-        sendMonthlyAccounts: () => services.monthlyAccount.sendDue(),
-        askMediationFollowUps: () => services.mediation.followUpDue(),
-        logger,
-        everyMs: options.participationJobMs,
-      });
-      mediaSweep = startOrphanSweepJob({ sweep: () => services.media.sweepOrphans(), logger });
-      if (options.escalationJob !== false) {
-        escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
-      }
+      keeper = startLeaseKeeper({ leases, work: leased, logger, ttlMs: options.lease?.ttlMs, everyMs: options.lease?.everyMs });
+      // One round before answering: a lone instance (or the first one) sends and runs the timers at once.
+      await keeper.tick();
+      const held = leased.filter((w) => keeper!.holds(w.name)).map((w) => w.name);
+      lines.push(`background jobs: ${held.length ? `here: ${held.join(', ')}` : 'another instance holds them; this one takes over if it stops'}`);
       return lines;
     },
     workers,
     get alertFollowUp() {
       return alertFollowUp;
     },
+    /** The leases this instance holds now ("sender:telegram:<bot id>", "timers"). */
+    heldLeases: () => leased.filter((w) => keeper?.holds(w.name)).map((w) => w.name),
+    leases,
     async stop(): Promise<void> {
       retries.forEach((timer) => clearTimeout(timer));
-      escalation?.stop();
-      mediaSweep?.stop();
+      // Stops the senders and timers this instance runs and gives their leases back at once.
+      await keeper?.stop();
+      await wakeups?.close();
       await mediaFiles.close(); // the image re-encoding process
-      participation?.stop();
-      alertFollowUp?.stop();
       for (const worker of workers.values()) await worker.stop();
       for (const channel of channels) await channel.stop().catch((error) => logger.warn(`stopping ${channel.name} failed`, { error }));
       await http.close();

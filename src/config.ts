@@ -108,6 +108,7 @@ export const configSchema = z
     // No default here: parseConfig decides (on for a local try-out only, see demoDataDefault).
     DEMO_DATA: optional(z.enum(['on', 'off'], { error: 'must be on or off' })),
     BACKGROUND_JOBS: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
+    INSTANCE_NAME: optional(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, ., _ and - (a name for this machine or container)')),
     LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(['debug', 'info', 'warn', 'error']).default('info')),
     MESSAGE_LIMIT: z.preprocess(blankToUndefined, messageLimit.default({ max: 30, windowMs: 10_000 })),
     WEB_CHAT: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
@@ -160,8 +161,14 @@ export interface Config {
   demoData: boolean;
   /** Things that are allowed but probably a mistake; the service logs them at start-up. */
   warnings?: string[];
-  /** Delivery workers and timers; with several instances on PostgreSQL, exactly one runs them. */
+  /**
+   * Whether this instance takes part in the background work (each bot token's sender, the timers).
+   * With several instances on one database they share it through leases: one holder at a time,
+   * another takes over when it stops. Off: this instance never sends or runs timers.
+   */
   backgroundJobs: boolean;
+  /** This machine's name in the lease table (default the host name); see persistence/lease.ts. */
+  instanceName?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Messages one account may send per window before the bot says "slow down" and ignores the rest; false: no limit. */
   messageLimit?: { max: number; windowMs: number } | false;
@@ -218,6 +225,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     demoData: (e.DEMO_DATA ?? demoDataDefault(e)) === 'on',
     warnings: warningsOf(e),
     backgroundJobs: e.BACKGROUND_JOBS === 'on',
+    instanceName: e.INSTANCE_NAME,
     logLevel: e.LOG_LEVEL,
     messageLimit: e.MESSAGE_LIMIT,
     webChat: e.WEB_CHAT === 'on',

@@ -15,8 +15,14 @@
  *   is freed only once its outcome is written, so at any moment at most `concurrency` rows can
  *   have reached the platform without being recorded. After a crash, `recover()` puts "sending"
  *   rows back in the queue: those (at most `concurrency`) are the only possible duplicates.
+ * - Several instances: only the holder of the channel's sender lease runs this worker (app.ts,
+ *   jobs/lease-keeper.ts), so one rate limiter paces each bot token. Claims are still taken with
+ *   a conditional write that only one instance can win (persistence/delivery-claims.ts), and rows
+ *   handed back are only those this instance claimed (`claimedBy`).
+ * - Each send is logged with the log id of the update that queued it (Delivery.traceId).
  */
-import { isSqlite, type Db } from '../core/services/db.js';
+import type { Db } from '../core/services/db.js';
+import { claimQueued, markSent } from '../persistence/delivery-claims.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -48,6 +54,10 @@ export interface DeliveryWorkerOptions {
   batchSize?: number;
   idlePollMs?: number;
   maxAttempts?: number;
+  /** Written on the rows this worker claims (Delivery.claimedBy): its instance's lease holder id. */
+  instanceId?: string;
+  /** Checked before each claim: false while this instance may no longer be the channel's sender. */
+  mayClaim?: () => boolean;
   /**
    * Called with the rows just recorded as sent (in the order they went out), e.g. to let a typed
    * number answer the message. Batched with the status writes: one call per write, not per send.
@@ -63,6 +73,7 @@ interface Claimed {
   alertId: string | null;
   attempts: number;
   payload: Outbound;
+  traceId: string | null;
 }
 
 type Result =
@@ -85,6 +96,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const idlePollMs = options.idlePollMs ?? 250;
   const maxAttempts = options.maxAttempts ?? 8;
   const limiter = createRateLimiter(options.limits, now);
+  const instanceId = options.instanceId ?? 'local';
 
   let running = false;
   let loop: Promise<void> | undefined;
@@ -143,7 +155,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const at = new Date(now());
     const room = batchSize - queue.length;
     if (room <= 0) return 0;
-    const select = { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true, createdAt: true } as const;
+    if (options.mayClaim && !options.mayClaim()) return 0;
+    const select = { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true, createdAt: true, traceId: true } as const;
     const due = { channel: target.name, status: 'queued', nextAttemptAt: { lte: at } };
     // Chats with a direct reply waiting come first, with everything queued before it for them (order per chat).
     const replyChats = await db.delivery.findMany({
@@ -189,22 +202,23 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       return !held || before(c, held);
     });
     if (!rows.length) return 0;
-    const taken = await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'queued' }, data: { status: 'sending' } });
-    if (taken.count !== rows.length) {
-      // Another sender took some meanwhile (one sender per channel is the supported set-up).
-      logger.warn(`${target.name} delivery: ${rows.length - taken.count} row(s) were claimed elsewhere`);
+    const taken = await claimQueued(db, rows.map((r) => r.id), instanceId);
+    if (taken.size !== rows.length) {
+      // Another instance took some meanwhile (only while the sender lease changes hands): they are its to send.
+      logger.warn(`${target.name} delivery: ${rows.length - taken.size} row(s) were claimed elsewhere`);
     }
     for (const r of rows) {
+      if (!taken.has(r.id)) continue;
       if (stalledChats.has(r.chatId)) {
         // Its chat stalled (a send failed) while this claim ran: back to the queue behind the failed row.
         released.push({ id: r.id, chatId: r.chatId });
         continue;
       }
       queuedIds.add(r.id);
-      queue.push({ id: r.id, chatId: r.chatId, accountId: r.accountId, kind: r.kind, alertId: r.alertId, attempts: r.attempts, payload: JSON.parse(r.payload) as Outbound });
+      queue.push({ id: r.id, chatId: r.chatId, accountId: r.accountId, kind: r.kind, alertId: r.alertId, attempts: r.attempts, payload: JSON.parse(r.payload) as Outbound, traceId: r.traceId });
     }
     if (released.length) void write();
-    return rows.length;
+    return taken.size;
   }
 
   /** Writes every outcome waiting, in one transaction; frees their slots afterwards. */
@@ -240,22 +254,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   async function record(batch: Result[], back: string[]): Promise<void> {
     const ops = [];
     const sent = batch.filter((r): r is Extract<Result, { ok: true }> => r.ok);
-    if (sent.length && isSqlite(db)) {
-      // On SQLite one statement for every success (a Prisma update costs about a millisecond of CPU,
-      // which capped a fan-out near 150 messages/s). Timestamps as Prisma's SQLite adapter writes them.
-      const data = sent.map((r) => [r.id, r.at.toISOString().replace('Z', '+00:00'), r.messageIds.join(',')]);
-      ops.push(
-        db.$executeRawUnsafe(
-          `UPDATE "Delivery" SET "status" = 'sent', "sentAt" = r.value ->> 1, "platformMessageId" = r.value ->> 2, "error" = NULL
-           FROM json_each(?) AS r WHERE "Delivery"."id" = r.value ->> 0`,
-          JSON.stringify(data),
-        ),
-      );
-    } else {
-      for (const r of sent) {
-        ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'sent', sentAt: r.at, platformMessageId: r.messageIds.join(','), error: null } }));
-      }
-    }
+    // One statement for every success, whatever the engine (persistence/delivery-claims.ts).
+    if (sent.length) ops.push(markSent(db, sent.map((r) => ({ id: r.id, at: r.at, platformMessageId: r.messageIds.join(',') }))));
     for (const r of batch) {
       if (r.ok) continue;
       const f = r.failure;
@@ -271,7 +271,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         }
       }
     }
-    if (back.length) ops.push(db.delivery.updateMany({ where: { id: { in: back }, status: 'sending' }, data: { status: 'queued' } }));
+    if (back.length) ops.push(db.delivery.updateMany({ where: { id: { in: back }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } }));
     // The goodbye to a person who just erased their data was queued without an account: once sent,
     // nothing of theirs (not even the chat id) stays behind.
     const erasedReplies = sent.filter((r) => r.row.kind === 'reply' && r.row.accountId === null).map((r) => r.id);
@@ -291,6 +291,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       limiter.finished(row.chatId, bookedAt); // the slot counts from the answer: see finished()
       result = { id: row.id, ok: true, messageIds, at: at(), row };
       stats.sent++;
+      // A direct reply is worth a line (it closes what its update's lines opened); a fan-out's copies only at debug.
+      const line = { trace: row.traceId ?? undefined, delivery: row.id, channel: target.name, kind: row.kind };
+      if (row.kind === 'reply') logger.info('delivery sent', line);
+      else logger.debug('delivery sent', line);
     } catch (error) {
       limiter.finished(row.chatId, bookedAt);
       const failure = target.classifyError(error);
@@ -306,10 +310,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
           if (floodedChats.size > 10_000) for (const [chat, until] of floodedChats) if (until < now()) floodedChats.delete(chat);
           if (failure.pauseChannel) limiter.pauseUntil(now() + failure.afterMs);
         }
-        logger.warn(`${target.name} send will be retried: ${failure.reason}`);
+        logger.warn(`${target.name} send will be retried: ${failure.reason}`, { trace: row.traceId ?? undefined, delivery: row.id, kind: row.kind });
       } else {
         stats.failed++;
-        logger.warn(`${target.name} send failed for good: ${failure.reason}`);
+        logger.warn(`${target.name} send failed for good: ${failure.reason}`, { trace: row.traceId ?? undefined, delivery: row.id, kind: row.kind });
       }
     }
     // The slot is free only once the outcome is written: an answered send is never left unrecorded for long.
@@ -335,6 +339,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   function dispatch(): number {
     let minWait = Infinity;
     if (!queue.length || inFlight.size >= concurrency) return minWait;
+    // No new send once this instance may have lost the sender lease: the next holder sends these rows.
+    if (options.mayClaim && !options.mayClaim()) return CLAIM_EVERY_MS;
     const blocked = new Set<string>();
     const replyChats = new Set<string>();
     for (const row of queue) if (row.kind === 'reply') replyChats.add(row.chatId);
@@ -400,14 +406,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       const ids = queue.map((r) => r.id);
       queue = [];
       queuedIds.clear();
-      await db.delivery.updateMany({ where: { id: { in: ids }, status: 'sending' }, data: { status: 'queued' } });
+      await db.delivery.updateMany({ where: { id: { in: ids }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } });
     }
   }
 
   return {
     /** Puts rows left "sending" by a crash back in the queue; returns how many. */
     async recover(): Promise<number> {
-      const { count } = await db.delivery.updateMany({ where: { channel: target.name, status: 'sending' }, data: { status: 'queued' } });
+      // Called by the new holder of the channel's sender lease: whoever claimed these is gone (or has stopped sending).
+      const { count } = await db.delivery.updateMany({ where: { channel: target.name, status: 'sending' }, data: { status: 'queued', claimedBy: null } });
       return count;
     },
     async start(): Promise<void> {

@@ -10,11 +10,12 @@ import { asLocale } from '../ports/translator.js';
 import { can, OPEN_STATUSES } from '../authz/policy.js';
 import { DomainError } from '../errors.js';
 import { formatTime } from '../format.js';
-import { isSqlite, type Db } from './db.js';
+import type { Db } from './db.js';
 import { insertDeliveries, withHint, type Outbox } from './outbox.service.js';
+import { alertAudience } from '../../persistence/alert-audience.js';
 import type { ActorService } from './actor.service.js';
 import type { CaseService } from './case.service.js';
-import { ALERT_CATEGORY_KEYS, ANSWERS, HELP_CASE_CATEGORY, SEVERITY_KEYS, type AlertCategory, type AnswerCode, type Severity } from './alert.catalog.js';
+import { ALERT_CATEGORY_KEYS, ANSWERS, HELP_CASE_CATEGORY, SEVERITY_LEVEL_KEYS, alertSenderOf, senderLine, type AlertCategory, type AlertSender, type AnswerCode, type Severity } from './alert.catalog.js';
 import type { Alert } from '../../generated/prisma/client.js';
 
 export interface AlertDraft {
@@ -55,23 +56,29 @@ export function createAlertService(deps: AlertServiceDeps) {
   const { db, outbox, actors, clock, translator } = deps;
 
   /** The alert as a resident reads it, in their language; the preview uses the same function. */
-  function render(a: Pick<Alert, 'id' | 'category' | 'severity' | 'headline' | 'text' | 'instruction' | 'exercise' | 'expiresAt' | 'kind'>, t: T, locale: string, groupNames: string, extra: { updateOfHeadline?: string; reping?: boolean } = {}): Outbound {
+  function render(a: Pick<Alert, 'id' | 'category' | 'severity' | 'headline' | 'text' | 'instruction' | 'exercise' | 'expiresAt' | 'kind'>, t: T, locale: string, groupNames: string, extra: { updateOfHeadline?: string; reping?: boolean; sender?: AlertSender } = {}): Outbound {
     const lines: string[] = [];
     if (a.exercise) lines.push(t('alerts:exerciseBanner'));
     if (extra.reping) lines.push(t('alerts:repingBanner'));
     if (a.kind === 'update') lines.push(t('alerts:updateBanner', { headline: extra.updateOfHeadline ?? '' }));
-    if (a.kind === 'cancel') lines.push(t('alerts:cancelBanner', { headline: extra.updateOfHeadline ?? '' }));
-    lines.push(
-      `${SEVERITY_ICON[a.severity] ?? ''} ${t('alerts:header', { severity: t(SEVERITY_KEYS[a.severity as Severity] ?? 'alerts:sev_minor').toUpperCase(), category: t(ALERT_CATEGORY_KEYS[a.category as AlertCategory] ?? 'alerts:cat_other') })}`,
-      a.headline,
-      '',
-      a.text,
-    );
+    // A cancellation says so and why, without the alarm header again (issue 11 item 4).
+    if (a.kind === 'cancel') lines.push(t('alerts:cancelBanner', { headline: extra.updateOfHeadline ?? '' }), t('alerts:cancelReason', { text: a.text }));
+    else {
+      lines.push(
+        `${SEVERITY_ICON[a.severity] ?? ''} ${t('alerts:header', { severity: t(SEVERITY_LEVEL_KEYS[a.severity as Severity] ?? 'alerts:level_minor'), category: t(ALERT_CATEGORY_KEYS[a.category as AlertCategory] ?? 'alerts:cat_other') })}`,
+        a.headline,
+        '',
+        a.text,
+      );
+    }
     if (a.instruction) lines.push('', t('alerts:instruction', { text: a.instruction }));
     if (a.kind !== 'cancel') lines.push('', t('alerts:validUntil', { time: formatTime(a.expiresAt, locale) }));
+    const sentBy = senderLine(extra.sender, t);
+    if (sentBy) lines.push(sentBy);
     lines.push(t('alerts:from', { groups: groupNames }));
     if (a.exercise) lines.push(t('alerts:exerciseBanner'));
     const out: Outbound = { text: lines.join('\n') };
+    if (a.kind !== 'cancel') out.tone = 'alert'; // the web chat frames it so it stands out (a cancellation reads as an all-clear)
     if (a.kind !== 'cancel') out.choices = answerChoices(a.kind === 'alert' ? a.id : undefined, t);
     return out;
   }
@@ -98,42 +105,10 @@ export function createAlertService(deps: AlertServiceDeps) {
     return groups;
   }
 
-  /** One reachable account per active member of the groups (each person once). */
+  /** One reachable account per active member of the groups (each person once); the SQL is in persistence/alert-audience.ts. */
   async function audience(groupIds: string[]) {
-    if (!isSqlite(db)) return audienceThroughPrisma(groupIds);
-    // One flat row per member with their most recently used reachable account. Straight SQL:
-    // the same query through Prisma's nested select took ~0.7 s and ~80 MB for 10,000 members.
-    const members = await db.$queryRawUnsafe<Array<{ personId: string; locale: string; accountId: string; channel: string; chatId: string }>>(
-      `SELECT m."personId" AS "personId", p."locale" AS "locale", a."id" AS "accountId", a."channel" AS "channel", a."chatId" AS "chatId"
-       FROM "Membership" m
-       JOIN "Person" p ON p."id" = m."personId" AND p."deletedAt" IS NULL
-       JOIN "ChannelAccount" a ON a."id" = (
-         SELECT a2."id" FROM "ChannelAccount" a2 WHERE a2."personId" = m."personId" AND a2."unreachableAt" IS NULL ORDER BY a2."lastSeenAt" DESC LIMIT 1)
-       WHERE m."groupId" IN (SELECT value FROM json_each(?)) AND m."state" = 'active'
-       ORDER BY m."createdAt", m."id"`,
-      JSON.stringify(groupIds),
-    );
     const seen = new Map<string, { locale: 'vi' | 'en'; account: { id: string; channel: string; chatId: string } }>();
-    for (const m of members) {
-      if (!seen.has(m.personId)) seen.set(m.personId, { locale: asLocale(m.locale, translator.defaultLocale), account: { id: m.accountId, channel: m.channel, chatId: m.chatId } });
-    }
-    return seen;
-  }
-
-  async function audienceThroughPrisma(groupIds: string[]) {
-    const members = await db.membership.findMany({
-      where: { groupId: { in: groupIds }, state: 'active', person: { deletedAt: null } },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      select: {
-        personId: true,
-        person: { select: { locale: true, accounts: { where: { unreachableAt: null }, orderBy: { lastSeenAt: 'desc' }, take: 1, select: { id: true, channel: true, chatId: true } } } },
-      },
-    });
-    const seen = new Map<string, { locale: 'vi' | 'en'; account: { id: string; channel: string; chatId: string } }>();
-    for (const m of members) {
-      const account = m.person.accounts[0];
-      if (account && !seen.has(m.personId)) seen.set(m.personId, { locale: asLocale(m.person.locale, translator.defaultLocale), account });
-    }
+    for (const m of await alertAudience(db, groupIds)) seen.set(m.personId, { locale: asLocale(m.locale, translator.defaultLocale), account: m.account });
     return seen;
   }
 
@@ -235,10 +210,10 @@ export function createAlertService(deps: AlertServiceDeps) {
     },
 
     /** Preview exactly as residents will read it (in the sender's language). */
-    async preview(draft: AlertDraft, t: T, locale: string): Promise<Outbound> {
+    async preview(draft: AlertDraft, t: T, locale: string, senderId?: string): Promise<Outbound> {
       const groups = await db.group.findMany({ where: { id: { in: draft.groupIds } }, select: { name: true } });
       const fake = { id: 'preview', kind: 'alert', instruction: draft.instruction ?? null, expiresAt: new Date(clock.now().getTime() + draft.expiresInMs), ...draft };
-      return render(fake, t, locale, groups.map((g) => g.name).join(', '));
+      return render(fake, t, locale, groups.map((g) => g.name).join(', '), { sender: await alertSenderOf(db, actors, senderId, draft.groupIds) });
     },
 
     /** Confirm: the alert, its groups and one delivery row per recipient, in one transaction. */
@@ -258,6 +233,7 @@ export function createAlertService(deps: AlertServiceDeps) {
       const targets = await audience(draft.groupIds);
       const names = (await db.group.findMany({ where: { id: { in: draft.groupIds } }, select: { name: true } })).map((g) => g.name).join(', ');
       const sender = await outbox.recipients(db, [senderId]);
+      const sentBy = await alertSenderOf(db, actors, senderId, draft.groupIds);
       let channels = new Set<string>();
       const alert = await db.$transaction(
         async (tx) => {
@@ -276,7 +252,7 @@ export function createAlertService(deps: AlertServiceDeps) {
               groups: { create: draft.groupIds.map((groupId) => ({ groupId })) },
             },
           });
-          const out = fanOut(alert, 'alert', targets, (t, locale) => render(alert, t, locale, names));
+          const out = fanOut(alert, 'alert', targets, (t, locale) => render(alert, t, locale, names, { sender: sentBy }));
           await insertDeliveries(tx, out.rows);
           channels = out.channels;
           // The sender's live status message goes out through the outbox too, so its message id is recorded for edits.
@@ -400,7 +376,9 @@ export function createAlertService(deps: AlertServiceDeps) {
       const due = await db.alert.findMany({ where: { repingAt: { lte: clock.now() }, status: { not: 'cancelled' }, ...(onlyAlertId ? { id: onlyAlertId } : {}) } });
       let sent = 0;
       for (const alert of due) {
-        await db.alert.update({ where: { id: alert.id }, data: { repingAt: null } });
+        // Taken by a conditional write: with several instances, only one sends a given re-ping.
+        const taken = await db.alert.updateMany({ where: { id: alert.id, repingAt: alert.repingAt }, data: { repingAt: null } });
+        if (!taken.count) continue;
         if (alert.expiresAt <= clock.now()) continue;
         const silent = await db.delivery.findMany({
           // The sender is not reminded of their own alert.
@@ -408,12 +386,13 @@ export function createAlertService(deps: AlertServiceDeps) {
           select: { accountId: true, channel: true, chatId: true, account: { select: { unreachableAt: true, person: { select: { locale: true } } } } },
         });
         const names = await groupNames(alert.id);
+        const sentBy = await alertSenderOf(db, actors, alert.senderId, (await db.alertGroup.findMany({ where: { alertId: alert.id }, select: { groupId: true } })).map((g) => g.groupId));
         const targets = new Map<string, { locale: 'vi' | 'en'; account: { id: string; channel: string; chatId: string } }>();
         for (const d of silent) {
           if (!d.accountId || !d.account || d.account.unreachableAt) continue;
           targets.set(d.accountId, { locale: asLocale(d.account.person.locale, translator.defaultLocale), account: { id: d.accountId, channel: d.channel, chatId: d.chatId } });
         }
-        const out = fanOut(alert, 'alert_reping', targets, (t, locale) => ({ ...render(alert, t, locale, names, { reping: true }) }));
+        const out = fanOut(alert, 'alert_reping', targets, (t, locale) => ({ ...render(alert, t, locale, names, { reping: true, sender: sentBy }) }));
         await db.delivery.createMany({ data: out.rows });
         outbox.notify(out.channels);
         sent += out.rows.length;
@@ -426,6 +405,7 @@ export function createAlertService(deps: AlertServiceDeps) {
       const original = await senderOnly(personId, alertId);
       if (original.status === 'cancelled') throw new DomainError('alerts:notActive');
       const names = await groupNames(original.id);
+      const sentBy = await alertSenderOf(db, actors, personId, (await db.alertGroup.findMany({ where: { alertId: original.id }, select: { groupId: true } })).map((g) => g.groupId));
       let channels = new Set<string>();
       let recipients = 0;
       const created = await db.$transaction(
@@ -460,7 +440,7 @@ export function createAlertService(deps: AlertServiceDeps) {
             if (d.accountId) targets.set(d.accountId, { locale: asLocale(d.account?.person.locale, translator.defaultLocale), account: { id: d.accountId, channel: d.channel, chatId: d.chatId } });
           }
           const out = fanOut(follow, 'alert_follow', targets, (t, locale) => {
-            const body = render(follow, t, locale, names, { updateOfHeadline: original.headline });
+            const body = render(follow, t, locale, names, { updateOfHeadline: original.headline, sender: sentBy });
             // Answers to an update still count for the original alert.
             return kind === 'update' ? { ...body, choices: answerChoices(original.id, t) } : body;
           });
@@ -493,7 +473,9 @@ export function createAlertService(deps: AlertServiceDeps) {
           select: { channel: true, chatId: true, platformMessageId: true, accountId: true, account: { select: { person: { select: { locale: true } } } } },
         });
         if (!status) continue;
-        await db.alert.update({ where: { id: alert.id }, data: { statusSnapshot: snapshot } });
+        // Conditional, like the re-pings: two instances never both report the same change.
+        const taken = await db.alert.updateMany({ where: { id: alert.id, statusSnapshot: alert.statusSnapshot }, data: { statusSnapshot: snapshot } });
+        if (!taken.count) continue;
         changed.push({
           alert,
           previous: alert.statusSnapshot ? (JSON.parse(alert.statusSnapshot) as AlertCounts) : null,
