@@ -22,6 +22,10 @@ http
       res.end('{"ok":true,"channels":{"telegram":"webhook"}}');
       return;
     }
-    void handle(req, res);
+    // A failed send is reported, not fatal: the benchmark counts the update as unanswered.
+    handle(req, res).catch((error) => {
+      process.stderr.write(`echo bot: ${error.message}${error.error ? ` (${error.error.message}: ${error.error.cause?.code ?? ''})` : ''}\n`);
+      if (!res.headersSent) res.writeHead(200).end();
+    });
   })
   .listen(Number(process.env.PORT), '127.0.0.1');

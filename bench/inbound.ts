@@ -8,15 +8,19 @@
  *   CPU per answered update is the bot process's own CPU time (/proc/<pid>/stat) over the updates;
  * - open loop: updates at a fixed rate, spread over many people so no chat gets more than one a second;
  * - start-up to the first HTTP answer, and RSS at rest after start-up.
- * The service runs exactly as `npm start` runs it, on a seeded SQLite database (and on PostgreSQL
- * when BENCH_PG_URL is set); the echo bot replies with a two-button keyboard.
+ * The service runs exactly as `npm start` runs it, on a seeded SQLite database and, in the same
+ * run, on a seeded PostgreSQL schema (`pgUrl`: a schema of its own is created and dropped); the
+ * echo bot replies with a two-button keyboard.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { FakeTelegram, RecordedCall } from '../test/fakes/fake-telegram-server.js';
-import { PROJECT_ROOT, removeDir, seedDatabase, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
+import { randomBytes } from 'node:crypto';
+import { GROUP_CODE, PROJECT_ROOT, removeDir, seedDatabase, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
+import { openDatabase } from '../src/persistence/database.js';
+import { importAreas } from '../src/persistence/area-import.js';
 
 const SECRET = 'bench_webhook_secret_123';
 
@@ -29,6 +33,8 @@ export interface InboundOptions {
   /** Open loop: updates per second and for how long. */
   openRate: number;
   openSeconds: number;
+  /** A PostgreSQL server (postgresql://...) to run the project on too; undefined: SQLite only. */
+  pgUrl?: string;
   log(line: string): void;
 }
 
@@ -224,7 +230,7 @@ async function startEcho(fake: FakeTelegram): Promise<Target> {
   }
   const startupMs = performance.now() - started;
   return {
-    name: 'grammY echo bot',
+    name: ECHO,
     pid: child.pid!,
     port,
     startupMs,
@@ -235,11 +241,60 @@ async function startEcho(fake: FakeTelegram): Promise<Target> {
   };
 }
 
-async function startProject(fake: FakeTelegram, databaseUrl: string): Promise<Target> {
+export const PROJECT_SQLITE = 'project (SQLite)';
+export const PROJECT_PG = 'project (PostgreSQL)';
+export const ECHO = 'grammY echo bot';
+
+async function startProject(fake: FakeTelegram, databaseUrl: string, name: string): Promise<Target> {
   const started = performance.now();
-  const service: ServiceProcess = await startService({ databaseUrl, fake, webhookSecret: SECRET, env: { LOG_LEVEL: 'error', MESSAGE_LIMIT: 'off' } });
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reach the service process here too.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // The fake enforces no Telegram limit and the echo bot paces nothing: the service's own pacing
+  // (30 messages/s in all, 1 a second per chat by default) is lifted too, or the figures would be
+  // the limiter's (a closed loop capped at 30 answers/s), not the cost of handling an update.
+  const env = { LOG_LEVEL: 'error', MESSAGE_LIMIT: 'off', TELEGRAM_RATE_GLOBAL: '5000', TELEGRAM_RATE_PER_CHAT: '1000' };
+  const service: ServiceProcess = await startService({ databaseUrl, fake, nodeArgs, webhookSecret: SECRET, env });
   const startupMs = performance.now() - started;
-  return { name: 'project', pid: service.pid, port: Number(new URL(service.baseUrl).port), startupMs, stop: () => service.stop() };
+  return { name, pid: service.pid, port: Number(new URL(service.baseUrl).port), startupMs, stop: () => service.stop() };
+}
+
+/**
+ * The same people as seedDatabase (fanout-harness.ts) in a fresh PostgreSQL schema: the demo area
+ * tree, and per chat id an onboarded person with a Telegram account and a membership.
+ */
+async function seedPostgres(serverUrl: string, chatIds: string[]): Promise<{ databaseUrl: string; drop(): Promise<void> }> {
+  const url = new URL(serverUrl);
+  const schema = `bench_inbound_${randomBytes(4).toString('hex')}`;
+  url.searchParams.set('schema', schema);
+  const databaseUrl = url.toString();
+  const { db, close } = await openDatabase(databaseUrl);
+  try {
+    await importAreas(db, JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json'), 'utf8')));
+    const group = await db.group.findUniqueOrThrow({ where: { code: GROUP_CODE } });
+    const now = new Date();
+    await db.person.createMany({ data: chatIds.map((chat) => ({ id: `in-person-${chat}`, locale: 'vi', displayName: `Cư dân ${chat}`, onboardedAt: now })) });
+    await db.channelAccount.createMany({
+      data: chatIds.map((chat) => ({ id: `in-account-${chat}`, personId: `in-person-${chat}`, channel: 'telegram', externalId: chat, chatId: chat, displayName: `Cư dân ${chat}` })),
+    });
+    await db.membership.createMany({ data: chatIds.map((chat) => ({ id: `in-member-${chat}`, groupId: group.id, personId: `in-person-${chat}`, state: 'active' })) });
+  } finally {
+    await close();
+  }
+  return {
+    databaseUrl,
+    async drop() {
+      const { default: pg } = await import('pg');
+      const server = new URL(serverUrl);
+      server.searchParams.delete('schema');
+      const client = new pg.Client({ connectionString: server.toString() });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }
 
 async function measure(target: Target, fake: FakeTelegram, chats: string[], options: InboundOptions): Promise<InboundFigures> {
@@ -265,16 +320,39 @@ async function measure(target: Target, fake: FakeTelegram, chats: string[], opti
   };
 }
 
-/** Runs the comparison; returns the figures of the project (SQLite, then PostgreSQL if asked) and of the echo bot. */
+/**
+ * Runs the comparison; returns the figures of the echo bot, of the project on SQLite and (with
+ * `pgUrl`) of the project on PostgreSQL, each measured alone against a fresh fake.
+ */
 export async function runInboundBench(options: InboundOptions): Promise<InboundFigures[]> {
   const seeded = await seedDatabase(options.people);
   const chats = seeded.chatIds;
   const results: InboundFigures[] = [];
+  let postgres: Awaited<ReturnType<typeof seedPostgres>> | undefined;
   try {
-    for (const kind of ['echo', 'project'] as const) {
+    if (options.pgUrl) {
+      try {
+        postgres = await seedPostgres(options.pgUrl, chats);
+      } catch (error) {
+        options.log(`PostgreSQL at ${new URL(options.pgUrl).host} could not be used (${(error as Error).message}): SQLite only`);
+      }
+    }
+    const targets: Array<(fake: FakeTelegram) => Promise<Target>> = [
+      (fake) => startEcho(fake),
+      (fake) => startProject(fake, seeded.databaseUrl, PROJECT_SQLITE),
+    ];
+    if (postgres) targets.push((fake) => startProject(fake, postgres!.databaseUrl, PROJECT_PG));
+    for (const start of targets) {
       const fake = await startFake();
       try {
-        const target = kind === 'echo' ? await startEcho(fake) : await startProject(fake, seeded.databaseUrl);
+        let target: Target;
+        try {
+          target = await start(fake);
+        } catch (error) {
+          // One engine that cannot start (a machine too busy for the 30 s health check) leaves the others' figures.
+          options.log(`a target did not start: ${(error as Error).message.split('\n')[0]}`);
+          continue;
+        }
         try {
           results.push(await measure(target, fake, chats, options));
         } finally {
@@ -286,16 +364,17 @@ export async function runInboundBench(options: InboundOptions): Promise<InboundF
     }
   } finally {
     removeDir(seeded.dir);
+    await postgres?.drop().catch(() => undefined);
   }
   return results;
 }
 
 export function inboundTable(results: InboundFigures[]): Array<[string, ...string[]]> {
-  const echo = results.find((r) => r.name === 'grammY echo bot')!;
-  const rows: Array<[string, ...string[]]> = [['', ...results.map((r) => r.name), 'project / echo']];
-  const project = results.find((r) => r.name === 'project')!;
+  const echo = results.find((r) => r.name === ECHO)!;
+  const projects = results.filter((r) => r !== echo);
+  const rows: Array<[string, ...string[]]> = [['', ...results.map((r) => r.name), ...projects.map((p) => `${p.name} / echo`)]];
   const line = (label: string, pick: (r: InboundFigures) => number, digits: number, unit: string) =>
-    rows.push([label, ...results.map((r) => `${pick(r).toFixed(digits)} ${unit}`), `${(pick(project) / pick(echo)).toFixed(2)}×`]);
+    rows.push([label, ...results.map((r) => `${pick(r).toFixed(digits)} ${unit}`), ...projects.map((p) => `${(pick(p) / pick(echo)).toFixed(2)}×`)]);
   line('CPU per answered update (closed loop)', (r) => r.cpuPerUpdateMs, 2, 'ms');
   line('throughput, closed loop', (r) => r.closedThroughput, 0, '/s');
   line('p50 latency, closed loop', (r) => r.closed.p50, 1, 'ms');
@@ -306,6 +385,6 @@ export function inboundTable(results: InboundFigures[]): Array<[string, ...strin
   line('p99 latency, open loop', (r) => r.open.p99, 1, 'ms');
   line('start-up to first HTTP answer', (r) => r.startupMs, 0, 'ms');
   line('RSS at rest', (r) => r.restRssMb, 0, 'MB');
-  rows.push(['updates not answered', ...results.map((r) => String(r.openLost)), '']);
+  rows.push(['updates not answered', ...results.map((r) => String(r.openLost)), ...projects.map(() => '')]);
   return rows;
 }

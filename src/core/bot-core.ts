@@ -126,7 +126,8 @@ export function createBotCore(deps: BotCoreDeps) {
     const limited = messageLimit?.check(inbound) ?? 'ok';
     if (limited === 'drop') return [];
     if (await services.processedUpdates.seen(updateKey)) return [];
-    const identity = await services.people.resolve(inbound);
+    // One read for the account and its person; its last-seen time is written with the turn (finish).
+    const identity = await services.people.resolve(inbound, { lastSeenLater: true });
     /** Commits the turn; the replies returned are already stored for delivery. */
     const finish = async (state: ConversationState | null, out: Outbound[], erased = false): Promise<Outbound[]> => {
       const channels = await services.processedUpdates.finishTurn({
@@ -136,6 +137,7 @@ export function createBotCore(deps: BotCoreDeps) {
         replies: out,
         to: { channel: inbound.channel, accountId: erased ? null : identity.account.id, chatId: inbound.chatId },
         sink: deps.replies,
+        seenAccountId: erased ? undefined : identity.account.id,
       });
       if (!channels) return []; // handled meanwhile by another handler (two instances): its replies went out
       services.outbox.notify(channels);
@@ -315,6 +317,16 @@ export function createBotCore(deps: BotCoreDeps) {
         return;
       }
       await action(session, inbound.args);
+      return;
+    }
+
+    // A voice message, sticker, video or file is answered the same in every step ("I cannot hear
+    // voice messages yet"), then the question is asked again; a blank text is the step's own business.
+    if (inbound.kind === 'unsupported' && inbound.what !== 'text') {
+      replies.push({ text: t(inbound.what === 'voice' ? 'common:unsupportedVoice' : 'common:unsupported') });
+      if (flow && step) replies.push(await promptOf(step));
+      else if (session.identity.person.onboardedAt) await session.showMenu();
+      else await session.startFlow('onboarding');
       return;
     }
 

@@ -8,6 +8,8 @@
 import type { Outbound } from '../core/messages.js';
 import type { ReplySink } from '../core/services/conversation.service.js';
 import { insertDeliveries, type Tx } from '../core/services/outbox.service.js';
+import { deliveryId } from '../persistence/outbox-store.js';
+import { currentTraceId } from '../observability/trace.js';
 
 export interface ReplySinkOptions {
   /** Stores replies for a channel that has its own inbox (the web chat) inside `tx`. */
@@ -27,6 +29,12 @@ export function createReplySink(options: ReplySinkOptions = {}): ReplySink {
         replies.map((reply) => ({ kind: 'reply', channel: to.channel, accountId: to.accountId, chatId: to.chatId, payload: JSON.stringify(reply), alertId: null })),
       );
       return new Set([to.channel]);
+    },
+    // The same outbox rows for the hot path's one transaction (src/persistence/hot-path.ts).
+    rows(to, replies) {
+      if (options.inboxes?.[to.channel]) return undefined;
+      const traceId = currentTraceId() ?? null;
+      return replies.map((reply) => ({ id: deliveryId(), kind: 'reply', channel: to.channel, accountId: to.accountId, chatId: to.chatId, payload: JSON.stringify(reply), traceId }));
     },
   };
 }

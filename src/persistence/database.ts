@@ -12,6 +12,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { createSqliteStatements, type SqliteStatements } from './sqlite-statements.js';
 import type { SqlRunner } from './sql-runner.js';
+import { registerSqlRunner } from './hot-path.js';
 import { applyMigrations, MIGRATIONS_TABLE_SQL, readMigrations, type MigrationTarget } from './migrate.js';
 
 export type Db = PrismaClient;
@@ -76,6 +77,7 @@ async function openSqlite(file: string): Promise<OpenedDatabase> {
   await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
   if (!connection) throw new Error('the SQLite adapter did not open its connection');
   const sqlite = createSqliteStatements(connection);
+  registerSqlRunner(db, sqlite.runner);
   return { db, sql: sqlite.runner, sqlite, appliedMigrations, close: () => db.$disconnect() };
 }
 
@@ -132,11 +134,14 @@ async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
   const appliedMigrations = await migratePostgres(connectionString, schema);
   const { PrismaClient: PgPrismaClient } = await import('../generated/prisma-pg/client.js');
   const { PrismaPg } = await import('@prisma/adapter-pg');
-  const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 10 }, { schema }) });
+  // search_path too: raw SQL through Prisma (delivery claims, the alert audience) names tables unqualified.
+  const searchPath = `-c search_path="${schema.replace(/"/g, '""')}"`;
+  const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 10, options: searchPath }, { schema }) });
   // Both clients are generated from the same models; the SQLite one's type describes both.
   const db = client as unknown as Db;
   const { createPgRunner } = await import('./pg-statements.js');
   const sql = createPgRunner(connectionString, schema);
+  registerSqlRunner(db, sql);
   return {
     db,
     sql,

@@ -87,7 +87,8 @@ export function createSqliteStatements(conn: Database.Database) {
     dialect: 'sqlite',
     get: async <T>(sql: string, ...params: unknown[]) => query<T>(sql).get(...params),
     all: async <T>(sql: string, ...params: unknown[]) => query<T>(sql).all(...params),
-    run: async (sql, ...params) => query(sql).run(...params).changes,
+    // A write outside transaction() could land inside an open Prisma transaction (and roll back with it).
+    run: (sql, ...params) => transaction(() => query(sql).run(...params).changes),
     async batch(statements: Statement[]) {
       try {
         await transaction(() => {

@@ -1,8 +1,10 @@
 /** Loads what the authorization policy needs about a person and about areas. */
 import type { Actor } from '../authz/policy.js';
 import type { Db } from './db.js';
+import { createHotPath, sqlRunnerOf } from '../../persistence/hot-path.js';
 
 export function createActorService(db: Db) {
+  const hot = createHotPath(sqlRunnerOf(db));
   async function areaChain(areaId: string): Promise<string[]> {
     const chain: string[] = [];
     let id: string | null = areaId;
@@ -22,16 +24,15 @@ export function createActorService(db: Db) {
      * linked to them (/link), which makes the web session and the messenger one person.
      */
     async actor(personId: string): Promise<Actor> {
-      const [memberships, grants, messengerAccounts] = await Promise.all([
-        db.membership.findMany({ where: { personId, state: 'active' }, select: { groupId: true, role: true } }),
-        db.roleGrant.findMany({ where: { personId, revokedAt: null }, select: { role: true, areaId: true } }),
-        db.channelAccount.count({ where: { personId, channel: { not: 'web' } } }),
-      ]);
-      const verified = messengerAccounts > 0;
+      // One statement: memberships ('m'), standing grants ('g') and messenger accounts ('a').
+      const rows = await hot.actorRows(personId);
+      const memberships = rows.filter((r) => r.kind === 'm');
+      const grants = rows.filter((r) => r.kind === 'g');
+      const verified = rows.some((r) => r.kind === 'a');
       return {
         personId,
-        memberships: memberships.map((m) => ({ groupId: m.groupId, role: verified ? (m.role as Actor['memberships'][number]['role']) : 'member' })),
-        officerAreaIds: verified ? grants.filter((g) => g.role === 'officer' && g.areaId).map((g) => g.areaId!) : [],
+        memberships: memberships.map((m) => ({ groupId: m.ref!, role: verified ? (m.role as Actor['memberships'][number]['role']) : 'member' })),
+        officerAreaIds: verified ? grants.filter((g) => g.role === 'officer' && g.ref).map((g) => g.ref!) : [],
         admin: verified && grants.some((g) => g.role === 'admin'),
       };
     },

@@ -1,6 +1,7 @@
-import { isSqlite, type Db } from './db.js';
+import type { Db } from './db.js';
 import type { Outbound } from '../messages.js';
 import type { Tx } from './outbox.service.js';
+import { createHotPath, sqlRunnerOf, type ConversationWrite, type DeliveryRow } from '../../persistence/hot-path.js';
 
 /** Where a person is in a flow; stored per channel account so a restart resumes it. */
 export interface ConversationState {
@@ -15,21 +16,26 @@ export interface ConversationState {
 
 export const EMPTY_STATE: ConversationState = { flow: null, step: null, data: {}, choices: [], suspended: null };
 
-async function saveState(tx: Tx, accountId: string, state: ConversationState): Promise<void> {
-  const fields = {
+function stateFields(state: ConversationState): ConversationWrite {
+  return {
     flow: state.flow,
     step: state.step,
     data: JSON.stringify(state.data),
     choices: JSON.stringify(state.choices),
     suspended: state.suspended ? JSON.stringify(state.suspended) : null,
   };
+}
+
+async function saveState(tx: Tx, accountId: string, state: ConversationState): Promise<void> {
+  const fields = stateFields(state);
   await tx.conversation.upsert({ where: { accountId }, create: { accountId, ...fields }, update: fields });
 }
 
 export function createConversationService(db: Db) {
+  const hot = createHotPath(sqlRunnerOf(db));
   return {
     async load(accountId: string): Promise<ConversationState> {
-      const row = await db.conversation.findUnique({ where: { accountId } });
+      const row = await hot.conversation(accountId);
       if (!row) return { ...EMPTY_STATE };
       return {
         flow: row.flow,
@@ -53,9 +59,10 @@ export function createConversationService(db: Db) {
       await db.conversation.upsert({ where: { accountId }, create: { accountId, choices }, update: { choices } });
     },
     /**
-     * offerChoices for many deliveries at once (the delivery worker calls it per batch), on SQLite
-     * in one statement: a per-row Prisma read and upsert cost about 2 ms of CPU per message sent.
-     * For an account offered twice, the later offer wins. Accounts deleted meanwhile are skipped.
+     * offerChoices for many deliveries at once (the delivery worker calls it per batch), in one
+     * transaction of prepared statements (one statement in all on SQLite): a per-row Prisma read
+     * and upsert cost about 2 ms of CPU per message sent. For an account offered twice, the later
+     * offer wins. Accounts deleted meanwhile are skipped.
      */
     async offerChoicesMany(offers: Array<{ accountId: string; choiceIds: string[] }>): Promise<void> {
       const latest = new Map<string, string>();
@@ -63,29 +70,7 @@ export function createConversationService(db: Db) {
         latest.delete(o.accountId);
         latest.set(o.accountId, JSON.stringify(o.choiceIds));
       }
-      if (!latest.size) return;
-      if (!isSqlite(db)) {
-        let failure: unknown;
-        for (const [accountId, choices] of latest) {
-          try {
-            const row = await db.conversation.findUnique({ where: { accountId }, select: { flow: true } });
-            if (!row?.flow) await db.conversation.upsert({ where: { accountId }, create: { accountId, choices }, update: { choices } });
-          } catch (error) {
-            failure ??= error; // the others still get theirs; the worker logs the failure
-          }
-        }
-        if (failure) throw failure;
-        return;
-      }
-      await db.$executeRawUnsafe(
-        `INSERT INTO "Conversation" ("accountId", "choices", "updatedAt")
-         SELECT r.value ->> 0, r.value ->> 1, ? FROM json_each(?) AS r
-         WHERE EXISTS (SELECT 1 FROM "ChannelAccount" a WHERE a."id" = r.value ->> 0)
-         ON CONFLICT ("accountId") DO UPDATE SET "choices" = excluded."choices", "updatedAt" = excluded."updatedAt"
-         WHERE "Conversation"."flow" IS NULL`,
-        new Date(),
-        JSON.stringify([...latest]),
-      );
+      await hot.offerChoices([...latest], new Date());
     },
   };
 }
@@ -99,6 +84,12 @@ export interface ReplySink {
    * returns the channels whose delivery worker should be woken after the commit.
    */
   write(tx: Tx, to: { channel: string; accountId: string | null; chatId: string }, replies: Outbound[]): Promise<Set<string>>;
+  /**
+   * The same replies as outbox rows, for the hot path's one transaction of prepared statements;
+   * undefined when this channel stores its replies another way (then `write` runs in a Prisma
+   * transaction instead).
+   */
+  rows?(to: { channel: string; accountId: string | null; chatId: string }, replies: Outbound[]): DeliveryRow[] | undefined;
 }
 
 /**
@@ -115,17 +106,17 @@ export function createProcessedUpdates(db: Db) {
     lastPrune = now;
     await db.processedUpdate.deleteMany({ where: { createdAt: { lt: new Date(now - 24 * 60 * 60 * 1000) } } });
   }
-  async function seen(id: string): Promise<boolean> {
-    return Boolean(await db.processedUpdate.findUnique({ where: { id }, select: { id: true } }));
-  }
+  const hot = createHotPath(sqlRunnerOf(db));
+  const seen = (id: string) => hot.seen(id);
   return {
     /** True when this update was handled already (a repeat); nothing is recorded. */
     seen,
     /**
      * In one transaction: records the update as handled, saves the conversation state (unless
-     * null: nothing may be stored, or nothing changed) and stores the replies through `sink`.
-     * Returns the channels to wake, or null when another handler recorded the update first
-     * (the same update handled twice at once, e.g. by two instances): then nothing is written.
+     * null: nothing may be stored, or nothing changed), sets the account's last-seen time (when
+     * `seenAccountId` is given) and stores the replies through `sink`. Returns the channels to
+     * wake, or null when another handler recorded the update first (the same update handled
+     * twice at once, e.g. by two instances): then nothing is written.
      */
     async finishTurn(turn: {
       updateKey: string;
@@ -134,20 +125,37 @@ export function createProcessedUpdates(db: Db) {
       replies: Outbound[];
       to: { channel: string; accountId: string | null; chatId: string };
       sink: ReplySink;
+      seenAccountId?: string;
     }): Promise<Set<string> | null> {
+      const now = new Date();
+      const rows = turn.replies.length ? turn.sink.rows?.(turn.to, turn.replies) : [];
       let channels: Set<string>;
-      try {
-        channels = await db.$transaction(
-          async (tx) => {
-            await tx.processedUpdate.create({ data: { id: turn.updateKey } });
-            if (turn.state) await saveState(tx, turn.accountId, turn.state);
-            return turn.replies.length ? turn.sink.write(tx, turn.to, turn.replies) : new Set<string>();
-          },
-          { timeout: 20_000 },
-        );
-      } catch (error) {
-        if ((error as { code?: string }).code === 'P2002' && (await seen(turn.updateKey))) return null;
-        throw error;
+      if (rows) {
+        // The hot path: prepared statements in one transaction (docs/design-notes.md).
+        const done = await hot.finishTurn({
+          updateKey: turn.updateKey,
+          now,
+          state: turn.state ? { accountId: turn.accountId, fields: stateFields(turn.state) } : undefined,
+          seenAccountId: turn.seenAccountId,
+          deliveries: rows,
+        });
+        if (!done) return null;
+        channels = new Set(rows.map((r) => r.channel));
+      } else {
+        try {
+          channels = await db.$transaction(
+            async (tx) => {
+              await tx.processedUpdate.create({ data: { id: turn.updateKey, createdAt: now } });
+              if (turn.state) await saveState(tx, turn.accountId, turn.state);
+              if (turn.seenAccountId) await tx.channelAccount.updateMany({ where: { id: turn.seenAccountId }, data: { lastSeenAt: now } });
+              return turn.sink.write(tx, turn.to, turn.replies);
+            },
+            { timeout: 20_000 },
+          );
+        } catch (error) {
+          if ((error as { code?: string }).code === 'P2002' && (await seen(turn.updateKey))) return null;
+          throw error;
+        }
       }
       await prune().catch(() => undefined);
       return channels;

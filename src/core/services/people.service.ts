@@ -1,6 +1,7 @@
 import type { Db, Person, ChannelAccount } from './db.js';
 import type { Inbound, Channel } from '../messages.js';
 import { asLocale, type Locale } from '../ports/translator.js';
+import { createHotPath, sqlRunnerOf } from '../../persistence/hot-path.js';
 
 export interface Identity {
   person: Person;
@@ -8,20 +9,33 @@ export interface Identity {
 }
 
 export function createPeopleService(db: Db, defaultLocale: Locale) {
+  const hot = createHotPath(sqlRunnerOf(db));
   return {
-    /** Finds or creates the person behind a channel account, refreshing what the platform says of them. */
-    async resolve(inbound: Pick<Inbound, 'channel' | 'accountId' | 'chatId' | 'chatType' | 'displayName' | 'username'>): Promise<Identity> {
-      const key = { channel_externalId: { channel: inbound.channel, externalId: inbound.accountId } };
-      const existing = await db.channelAccount.findUnique({ where: key, include: { person: true } });
+    /**
+     * Finds or creates the person behind a channel account, refreshing what the platform says of
+     * them. With `lastSeenLater` the caller writes the account's last-seen time itself, in the
+     * transaction that ends the turn (bot-core.ts): then an account the platform says nothing new
+     * about costs one read and no write here.
+     */
+    async resolve(
+      inbound: Pick<Inbound, 'channel' | 'accountId' | 'chatId' | 'chatType' | 'displayName' | 'username'>,
+      options: { lastSeenLater?: boolean } = {},
+    ): Promise<Identity> {
+      const existing = await hot.identity(inbound.channel, inbound.accountId);
       if (existing) {
-        const changes: Partial<ChannelAccount> = { lastSeenAt: new Date() };
-        if (inbound.chatType === 'private' && existing.chatId !== inbound.chatId) changes.chatId = inbound.chatId;
-        if (inbound.displayName && inbound.displayName !== existing.displayName) changes.displayName = inbound.displayName;
-        if (inbound.username && inbound.username !== existing.username) changes.username = inbound.username;
+        const { person } = existing;
+        const now = new Date();
+        const changes: Partial<ChannelAccount> = {};
+        if (inbound.chatType === 'private' && existing.account.chatId !== inbound.chatId) changes.chatId = inbound.chatId;
+        if (inbound.displayName && inbound.displayName !== existing.account.displayName) changes.displayName = inbound.displayName;
+        if (inbound.username && inbound.username !== existing.account.username) changes.username = inbound.username;
         // A person who wrote again is reachable again, whatever a past send said.
-        if (existing.unreachableAt) Object.assign(changes, { unreachableAt: null, unreachableReason: null });
-        const account = await db.channelAccount.update({ where: { id: existing.id }, data: changes });
-        return { person: existing.person, account };
+        if (existing.account.unreachableAt) Object.assign(changes, { unreachableAt: null, unreachableReason: null });
+        if (!options.lastSeenLater || Object.keys(changes).length > 0) {
+          const account = await db.channelAccount.update({ where: { id: existing.account.id }, data: { ...changes, lastSeenAt: now } });
+          return { person, account };
+        }
+        return { person, account: { ...existing.account, lastSeenAt: now } };
       }
       const person = await db.person.create({
         data: {
