@@ -76,6 +76,11 @@ export interface Outbound {
    * is the answer, so they are picked by typing their words. Zalo lists them without numbers.
    */
   byLabel?: boolean;
+  /**
+   * How the message should stand out where a channel can show it: 'alert' for an alert as residents
+   * read it (the web chat gives it a coloured frame). Messengers show the text as it is.
+   */
+  tone?: 'alert';
 }
 
 /**

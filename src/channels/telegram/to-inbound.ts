@@ -86,6 +86,7 @@ function payloadOf(m: CheckedMessage): InboundPayload {
   }
   if (m.location) return { kind: 'location', latitude: m.location.latitude, longitude: m.location.longitude };
   if (m.contact) return { kind: 'contact', phone: m.contact.phone_number };
-  const what = m.sticker ? 'sticker' : m.voice ? 'voice' : m.video ? 'video' : m.document ? 'document' : 'other';
+  // What it was, so the core can say what it cannot read: a voice note and a sent audio file are both "voice".
+  const what = m.sticker ? 'sticker' : m.voice || m.audio ? 'voice' : m.video || m.video_note || m.animation ? 'video' : m.document ? 'document' : 'other';
   return { kind: 'unsupported', what };
 }

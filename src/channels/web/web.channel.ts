@@ -57,6 +57,9 @@ function isCoordinate(value: unknown, limit: number): value is number {
   return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= limit;
 }
 
+/** A message as the page receives it: `notification` marks one the delivery worker brought. */
+export type WebMessage = Outbound & { notification?: boolean };
+
 /** The page shows stored photos from this server's /media path (also used for direct replies, see app.ts). */
 export function webPayload(out: Outbound): Outbound {
   return out.photo?.mediaId ? { ...out, photo: { url: `/media/${out.photo.mediaId}` } } : out;
@@ -125,6 +128,16 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
 
   async function store(chatId: string, out: Outbound): Promise<string[]> {
     return (await inbox.push(chatId, [webPayload(out)])).map(String);
+  }
+
+  /**
+   * What the delivery worker brings (alerts, case news, polls) is a notification, not the answer to
+   * the person's last message: its buttons work whenever pressed, so the page keeps them usable when
+   * a newer question comes (direct replies are stored by the core in the same turn, see app.ts).
+   */
+  async function storeNotification(chatId: string, out: Outbound): Promise<string[]> {
+    const notification: WebMessage = { ...webPayload(out), notification: true };
+    return (await inbox.push(chatId, [notification])).map(String);
   }
 
   /** Hands a message from the page to the core, which stores the replies in the inbox as it commits the turn. */
@@ -363,7 +376,7 @@ export function createWebChannel(options: WebChannelOptions): ChannelRuntime & {
     async stop() {},
     // Writing to the inbox has no platform to refuse or rate-limit it: replies and the worker share one path.
     send: store,
-    deliver: store,
+    deliver: storeNotification,
     classifyError: (error) => ({ kind: 'retry', reason: `web inbox write failed: ${error instanceof Error ? error.message : String(error)}` }),
     isGroupChat: () => false,
     async route(req, res, url) {

@@ -152,10 +152,14 @@ export function parseZaloUpdate(body: unknown): ZaloUpdate | undefined {
   }
 }
 
+/** Event kinds the core words its answer for under another name: an audio message is a voice message. */
+const WHAT_ALIASES: Record<string, string> = { audio: 'voice' };
+
 /** "message.voice.received" -> "voice"; any other shape is reported as given. */
 function whatOf(eventName: string): string {
   const match = /^message\.([^.]+)\.received$/.exec(eventName);
-  return match?.[1] ?? eventName;
+  const what = match?.[1] ?? eventName;
+  return WHAT_ALIASES[what] ?? what;
 }
 
 /**

@@ -4,8 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { startTestApp, type TestApp } from '../../helpers/test-app.js';
+import { makeLeader } from '../../helpers/roles.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -95,23 +96,23 @@ describe.skipIf(!haveChromium)(
       const { page, errors } = await openChat();
 
       // Vietnamese page labels before anything else happens.
-      await expect(page.locator('#title').textContent()).resolves.toBe('Trợ lý tự quản khu dân cư');
+      await expect(page.locator('#title').textContent()).resolves.toBe('Trợ lý khu dân cư tự quản');
       await expect(page.locator('#subtitle').textContent()).resolves.toMatch(/Hệ thống tự động/);
       await expect(page.locator('#text').getAttribute('placeholder')).resolves.toBe('Nhập tin nhắn…');
       await expect(page.locator('#send').textContent()).resolves.toBe('Gửi');
       await expect(page.locator('#photo-text').textContent()).resolves.toBe('Gửi ảnh');
       await expect(page.evaluate(() => document.documentElement.lang)).resolves.toBe('vi');
-      await expect(page.title()).resolves.toBe('Trợ lý tự quản khu dân cư');
+      await expect(page.title()).resolves.toBe('Trợ lý khu dân cư tự quản');
 
       // The first visit sends /start by itself; then every step is a tap.
       await answer(page, 'trợ lý tự động', 'Tiếng Việt');
       await answer(page, 'Trước khi bắt đầu', 'Tôi đồng ý');
-      await answer(page, 'Bạn sống ở tổ dân phố', 'Chọn theo tỉnh');
+      await answer(page, 'Bạn sống ở khu dân cư nào', 'Chọn theo tỉnh');
       await answer(page, 'Chọn tỉnh/thành phố', 'Thành phố Hà Nội');
       await answer(page, 'Chọn phường thuộc Thành phố Hà Nội', 'Phường Giảng Võ');
       await answer(page, 'Chọn khu dân cư (tổ dân phố, khu phố, thôn) thuộc Phường Giảng Võ', 'Tổ dân phố số 1');
       await botSays(page, 'Bạn đã tham gia Tổ dân phố số 1 (Phường Giảng Võ)').waitFor();
-      await botSays(page, 'Bạn muốn làm gì?').getByRole('button', { name: 'Nhóm của tôi' }).waitFor();
+      await botSays(page, 'Bạn muốn làm gì?').getByRole('button', { name: 'Khu dân cư của tôi' }).waitFor();
       // /start was sent once, not once per poll.
       await expect(page.locator('.msg.bot', { hasText: 'trợ lý tự động' }).count()).resolves.toBe(1);
 
@@ -125,20 +126,20 @@ describe.skipIf(!haveChromium)(
 
       // A number typed in the text box and sent picks from the menu shown last: "my groups".
       const menuLabels = await botSays(page, 'Bạn muốn làm gì?').locator('.choices button').allTextContents();
-      const number = String(menuLabels.findIndex((label) => label.includes('Nhóm của tôi')) + 1);
+      const number = String(menuLabels.findIndex((label) => label.includes('Khu dân cư của tôi')) + 1);
       expect(Number(number)).toBeGreaterThan(0);
       await page.locator('#text').fill(number);
       await page.locator('#send').tap();
       await page.locator('.msg.me', { hasText: new RegExp(`^${number}$`) }).waitFor();
-      await botSays(page, 'Nhóm của bạn. Chọn một nhóm').waitFor();
-      await expect(botSays(page, 'Nhóm của bạn. Chọn một nhóm').textContent()).resolves.toContain('Tổ dân phố số 1 (Phường Giảng Võ)');
+      await botSays(page, 'Khu dân cư của bạn. Chọn một khu').waitFor();
+      await expect(botSays(page, 'Khu dân cư của bạn. Chọn một khu').textContent()).resolves.toContain('Tổ dân phố số 1 (Phường Giảng Võ)');
       await expect(page.locator('#text').inputValue()).resolves.toBe('');
 
       // At the report's photo step a photo through the file input is stored and acknowledged.
       await page.locator('#text').fill('/report');
       await page.locator('#send').tap();
       await answer(page, 'Có ai đang gặp nguy hiểm', 'Không');
-      await botSays(page, 'Sự việc thuộc loại nào').locator('button', { hasText: 'tiếng ồn' }).first().tap();
+      await botSays(page, 'Sự việc thuộc loại nào').locator('button', { hasText: 'ồn ào' }).first().tap();
       await page.locator('#text').fill('Karaoke rất to sau 23h');
       await page.locator('#send').tap();
       await botSays(page, 'ảnh chụp').waitFor();
@@ -168,6 +169,127 @@ describe.skipIf(!haveChromium)(
       expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['chat_session', true, 'Strict']]);
     });
 
+    /** The buttons of a message: their labels, whether they can be tapped, and which one was picked. */
+    const buttonsOf = (message: Locator) =>
+      message.locator('.choices button').evaluateAll((buttons) =>
+        buttons.map((b) => ({ label: b.textContent ?? '', enabled: !(b as HTMLButtonElement).disabled, picked: b.classList.contains('picked') })),
+      );
+    /** The first words of every bot message that still has a button one can tap. */
+    const tappable = (page: Page) =>
+      page.locator('.msg.bot').evaluateAll((messages) => messages.filter((m) => m.querySelector('.choices button:enabled')).map((m) => (m.textContent ?? '').slice(0, 40)));
+    /** Where a message sits in the scrolling conversation, against the visible part of it. */
+    const placeOf = (page: Page, message: Locator) =>
+      message.evaluate((m) => {
+        const log = document.getElementById('log')!.getBoundingClientRect();
+        const box = m.getBoundingClientRect();
+        const main = document.getElementById('log')!;
+        return { top: box.top - log.top, bottom: box.bottom - log.top, visible: log.height, atBottom: main.scrollTop + main.clientHeight >= main.scrollHeight - 2 };
+      });
+
+    it('on a phone: emergency numbers are tel: links, an alert stands out, answered and older buttons are off, a long text shows from its start', { timeout: 180_000 }, async () => {
+      const { page, errors } = await openChat();
+
+      // The language question is answered by a tap: its buttons are off at once, the one picked stays marked.
+      await answer(page, 'trợ lý tự động', 'Tiếng Việt');
+      const language = await buttonsOf(botSays(page, 'trợ lý tự động'));
+      expect(language.map((b) => b.enabled)).toEqual(language.map(() => false));
+      expect(language.filter((b) => b.picked).map((b) => b.label)).toEqual([expect.stringContaining('Tiếng Việt')]);
+      await answer(page, 'Trước khi bắt đầu', 'Tôi đồng ý');
+      await answer(page, /Bạn sống ở (khu dân cư|tổ dân phố)/, 'Nhập mã mời');
+      await page.locator('#text').fill('KMA234');
+      await page.locator('#send').tap();
+      await botSays(page, 'Bạn đã tham gia').waitFor();
+      const menu = botSays(page, 'Bạn muốn làm gì?');
+      await menu.locator('.choices button').first().waitFor();
+
+      // Only the question asked now can be answered by a tap: every earlier one is off, so an old
+      // button can no longer be taken as an answer to it ("choose an item from the list").
+      expect(await tappable(page)).toEqual([expect.stringMatching(/^Bạn muốn làm gì\?/)]);
+      const placeHow = await buttonsOf(botSays(page, /Bạn sống ở (khu dân cư|tổ dân phố)/));
+      expect(placeHow.every((b) => !b.enabled)).toBe(true);
+      expect(placeHow.filter((b) => b.picked).map((b) => b.label)).toEqual([expect.stringContaining('Nhập mã mời')]);
+      // A question answered by typing instead (the invite code) is off too once the next one comes.
+      expect((await buttonsOf(botSays(page, 'gõ mã mời'))).every((b) => !b.enabled)).toBe(true);
+
+      // Help: a long text with the emergency numbers, which are links that start a call. The page
+      // stops at the start of the new answer, not at the bottom past it.
+      await page.locator('#text').fill('/help');
+      await page.locator('#send').tap();
+      const help = botSays(page, 'Khẩn cấp: gọi 113');
+      await help.waitFor();
+      await botSays(page, 'Bạn muốn làm gì?').locator('.choices button:enabled').first().waitFor();
+      const links = help.locator('a.tel');
+      await expect(links.evaluateAll((as) => as.slice(0, 3).map((a) => [a.textContent, a.getAttribute('href')]))).resolves.toEqual([
+        ['113', 'tel:113'],
+        ['114', 'tel:114'],
+        ['115', 'tel:115'],
+      ]);
+      // The text reads as before: only the numbers became links.
+      await expect(help.textContent()).resolves.toMatch(/^🚨 Khẩn cấp: gọi 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\)\./);
+      const helpPlace = await placeOf(page, help);
+      expect(helpPlace.top).toBeGreaterThanOrEqual(0);
+      expect(helpPlace.top).toBeLessThan(helpPlace.visible / 2);
+      await page.screenshot({ path: 'test-results/web-phone-help.png' });
+      await expect(tappable(page)).resolves.toEqual([expect.stringMatching(/^Bạn muốn làm gì\?/)]);
+
+      // An alert from the group's leader, longer than the screen: it has a red frame, ordinary
+      // messages do not, and the page shows it from its first line (the headline), not its buttons.
+      const account = await app!.app.db.channelAccount.findFirstOrThrow({ where: { channel: 'web' } });
+      const membership = await app!.app.db.membership.findFirstOrThrow({ where: { personId: account.personId }, include: { group: true } });
+      const leader = await app!.app.db.person.create({ data: { locale: 'vi', onboardedAt: new Date() } });
+      await makeLeader(app!.app, leader.id, membership.group.code);
+      const story = 'Có cháy lớn ở chợ đầu hẻm, khói bay về phía các nhà số lẻ. Bà con đóng cửa sổ, tránh xa khu vực chợ. ';
+      await app!.app.services.alerts.send(leader.id, {
+        groupIds: [membership.groupId],
+        category: 'fire',
+        severity: 'extreme',
+        headline: 'Cháy chợ đầu hẻm',
+        text: story.repeat(9).trim(),
+        instruction: 'Gọi 114 nếu thấy lửa lan sang nhà bạn.',
+        expiresInMs: 3_600_000,
+        exercise: false,
+      });
+      const alert = page.locator('.msg.bot.alert', { hasText: 'Cháy chợ đầu hẻm' });
+      await alert.waitFor();
+      const frame = await alert.evaluate((m) => ({ border: getComputedStyle(m).borderLeftColor, width: getComputedStyle(m).borderLeftWidth, background: getComputedStyle(m).backgroundColor }));
+      expect(frame).toEqual({ border: 'rgb(198, 40, 40)', width: '6px', background: 'rgb(255, 244, 242)' });
+      const ordinary = await help.evaluate((m) => ({ border: getComputedStyle(m).borderLeftWidth, background: getComputedStyle(m).backgroundColor }));
+      expect(ordinary).toEqual({ border: '0px', background: 'rgb(255, 255, 255)' });
+      await expect(page.locator('.msg.alert').count()).resolves.toBe(1);
+      await expect(alert.locator('a.tel').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).resolves.toContain('tel:114');
+      const alertPlace = await placeOf(page, alert);
+      expect(alertPlace.bottom - alertPlace.top).toBeGreaterThan(alertPlace.visible); // longer than the screen
+      expect(alertPlace.top).toBeGreaterThanOrEqual(0);
+      expect(alertPlace.top).toBeLessThanOrEqual(16); // its first line at the top, not scrolled past
+      expect(alertPlace.atBottom).toBe(false);
+      await expect(alert.textContent()).resolves.toMatch(/CẢNH BÁO/);
+      await page.screenshot({ path: 'test-results/web-phone-alert.png' });
+
+      // An alert's buttons work whenever pressed: a newer question does not turn them off, and
+      // after an answer they stay, with the answer marked.
+      expect((await buttonsOf(alert)).every((b) => b.enabled)).toBe(true);
+      await alert.getByRole('button', { name: 'Đã nhận' }).tap();
+      await botSays(page, 'Đã ghi nhận câu trả lời của bạn').waitFor();
+      const answered = await buttonsOf(alert);
+      expect(answered.every((b) => b.enabled)).toBe(true);
+      expect(answered.filter((b) => b.picked).map((b) => b.label)).toEqual([expect.stringContaining('Đã nhận')]);
+      const menus = await page.locator('.msg.bot', { hasText: 'Bạn muốn làm gì?' }).count();
+      await page.locator('#text').fill('/menu');
+      await page.locator('#send').tap();
+      await page.locator('.msg.bot', { hasText: 'Bạn muốn làm gì?' }).nth(menus).locator('.choices button').first().waitFor();
+      expect((await buttonsOf(alert)).every((b) => b.enabled)).toBe(true);
+      await expect(tappable(page)).resolves.toEqual([expect.stringMatching(/CẢNH BÁO/), expect.stringMatching(/^Bạn muốn làm gì\?/)]);
+      await expect(botSays(page, 'Khẩn cấp: gọi 113').locator('a.tel').count()).resolves.toBeGreaterThanOrEqual(3);
+
+      // Still fits the phone's width, with the alert's frame.
+      const width = await fitsWidth(page);
+      expect(width.scrollWidth).toBeLessThanOrEqual(width.innerWidth);
+      expect(width.widest).toBeLessThanOrEqual(width.innerWidth);
+      await page.screenshot({ path: 'test-results/web-phone-after.png' });
+      expect(errors).toEqual([]);
+      await expect(cspViolations(page)).resolves.toEqual([]);
+    });
+
     it('switches the page to English when English is chosen, and stays English after a reload', { timeout: 120_000 }, async () => {
       const { page, errors } = await openChat();
       await answer(page, 'trợ lý tự động', 'English');
@@ -189,7 +311,7 @@ describe.skipIf(!haveChromium)(
 
       // The conversation carries on in English from the reloaded page.
       await answer(page, 'Before we start', 'I agree');
-      await botSays(page, 'Which residential group do you live in?').waitFor();
+      await botSays(page, /Which (residential group|neighbourhood).*do you live in/).waitFor();
       const width = await fitsWidth(page);
       expect(width.scrollWidth).toBeLessThanOrEqual(width.innerWidth);
       expect(errors).toEqual([]);

@@ -22,7 +22,7 @@ describe('web chat onboarding', () => {
     expect(texts(replies)).toMatch(/trợ lý tự động/);
     replies = await web.pick(replies, 'Tiếng Việt');
     expect(texts(replies)).toMatch(/hệ thống tự động/);
-    expect(texts(replies)).toMatch(/\/delete_me/);
+    expect(texts(replies)).toMatch(/Cài đặt → Xóa dữ liệu của tôi/);
     replies = await web.pick(replies, 'Tôi đồng ý');
     replies = await web.pick(replies, 'Chọn theo tỉnh');
     expect(texts(replies)).toMatch(/Chọn tỉnh\/thành phố/);

@@ -72,6 +72,80 @@
   }
   function scroll() { log.scrollTop = log.scrollHeight; }
 
+  /**
+   * New replies are shown from their start: when they are taller than the screen, the page stops
+   * at the first one instead of scrolling past it to the bottom (a long text, then its buttons).
+   */
+  function reveal(first) {
+    if (!first) return;
+    var bottom = log.scrollHeight - log.clientHeight;
+    var start = first.offsetTop - 8;
+    log.scrollTop = Math.max(0, Math.min(bottom, start));
+  }
+
+  // Phone numbers become tel: links, built as DOM nodes (text never goes through innerHTML).
+  // The emergency numbers 111-115 only where the text offers them to call ("gọi 113", "113 (công an)",
+  // "• 113 — Công an"), so a house or alley number is never a call to the police.
+  var EMERGENCY = /(^|[^\w\/.,-])(11[1-5])(?=\s*[(\u2014\u2013])|((?:gọi|Gọi|GỌI|call|Call|CALL)(?:\s+ngay)?:?\s+)(11[1-5])(?!\w|[\/.,]\d)/g;
+  // Other numbers: a Vietnamese phone (0xx or +84, 10-11 digits, spaces or dots between groups), or a 1800/1900 line.
+  var PHONE = /(^|[^\w+])((?:\+84|0)\d{2,3}(?:[ .]?\d){6,8}|1[89]00(?:[ .]?\d){4,6})(?!\w|[.,]\d)/g;
+
+  /** [start, end, number] of every phone number in the text, in order, not overlapping. */
+  function phoneSpans(text) {
+    var spans = [];
+    var m;
+    EMERGENCY.lastIndex = 0;
+    while ((m = EMERGENCY.exec(text))) {
+      var number = m[2] || m[4];
+      var start = m.index + (m[2] ? m[1].length : m[3].length);
+      spans.push([start, start + number.length, number]);
+    }
+    PHONE.lastIndex = 0;
+    while ((m = PHONE.exec(text))) {
+      var at = m.index + m[1].length;
+      var digits = m[2].replace(/[ .]/g, '');
+      var dialled = digits.charAt(0) === '+' ? digits.length === 12 : digits.charAt(0) === '0' ? digits.length === 10 || digits.length === 11 : digits.length >= 8;
+      if (dialled) spans.push([at, at + m[2].length, digits]);
+    }
+    spans.sort(function (a, b) { return a[0] - b[0]; });
+    return spans.filter(function (span, i) { return i === 0 || span[0] >= spans[i - 1][1]; });
+  }
+
+  function appendText(parent, text) {
+    var from = 0;
+    phoneSpans(text).forEach(function (span) {
+      if (span[0] > from) parent.appendChild(document.createTextNode(text.slice(from, span[0])));
+      var a = document.createElement('a');
+      a.className = 'tel';
+      a.href = 'tel:' + span[2];
+      a.textContent = text.slice(span[0], span[1]);
+      parent.appendChild(a);
+      from = span[1];
+    });
+    if (from < text.length) parent.appendChild(document.createTextNode(text.slice(from)));
+  }
+
+  /**
+   * Buttons of an answered or older question are turned off, so an old tap cannot be taken as an
+   * answer to the question asked now. Notifications (alerts, case news) keep theirs: they work whenever pressed.
+   */
+  function disableChoices(box, picked) {
+    Array.prototype.forEach.call(box.querySelectorAll('button'), function (b) {
+      b.disabled = true;
+      if (b === picked) b.classList.add('picked');
+    });
+    box.classList.add('answered');
+  }
+  function disableOlderQuestions(except) {
+    Array.prototype.forEach.call(log.querySelectorAll('.msg.bot:not(.notification) .choices:not(.answered)'), function (box) {
+      if (box !== except) disableChoices(box);
+    });
+  }
+  function enableChoices(box) {
+    Array.prototype.forEach.call(box.querySelectorAll('button'), function (b) { b.disabled = false; b.classList.remove('picked'); });
+    box.classList.remove('answered');
+  }
+
   function showMine(text, imageUrl) {
     var div = bubble('me');
     if (imageUrl) { var img = document.createElement('img'); img.src = imageUrl; img.alt = s('photoSent'); div.appendChild(img); }
@@ -82,11 +156,24 @@
   function showBot(m) {
     var div = bubble('bot');
     div.dataset.seq = m.seq;
+    if (m.tone === 'alert') div.classList.add('alert');
+    if (m.notification) div.classList.add('notification');
     if (m.photo && m.photo.url) { var img = document.createElement('img'); img.src = m.photo.url; img.alt = ''; div.appendChild(img); }
-    div.appendChild(document.createTextNode(m.text || ''));
+    appendText(div, m.text || '');
     if ((m.choices && m.choices.length) || m.askLocation) {
       var box = document.createElement('div');
       box.className = 'choices';
+      /** A tap: a question's buttons are off from now on (on again if it could not be sent); a notification's stay on. */
+      var picked = function (button) {
+        if (m.notification) {
+          Array.prototype.forEach.call(box.querySelectorAll('button.picked'), function (b) { b.classList.remove('picked'); });
+          button.classList.add('picked');
+          return function () {};
+        }
+        disableOlderQuestions(box);
+        disableChoices(box, button);
+        return function () { enableChoices(box); };
+      };
       if (m.askLocation && navigator.geolocation) {
         // The browser's own location, when the person allows it; typing a place works too.
         var share = document.createElement('button');
@@ -94,8 +181,9 @@
         share.textContent = m.askLocation;
         share.addEventListener('click', function () {
           navigator.geolocation.getCurrentPosition(function (pos) {
+            var undo = picked(share);
             showMine('📍 ' + pos.coords.latitude.toFixed(5) + ', ' + pos.coords.longitude.toFixed(5));
-            send({ location: { latitude: pos.coords.latitude, longitude: pos.coords.longitude } });
+            send({ location: { latitude: pos.coords.latitude, longitude: pos.coords.longitude } }, undo);
           }, function () { statusLine.textContent = s('locationDenied'); statusLine.hidden = false; });
         });
         box.appendChild(share);
@@ -107,14 +195,21 @@
           var b = document.createElement('button');
           b.type = 'button';
           b.textContent = c.label;
-          b.addEventListener('click', function () { showMine(c.label); send({ choice: c.id }); });
+          b.addEventListener('click', function () {
+            if (b.disabled) return;
+            var undo = picked(b);
+            showMine(c.label);
+            send({ choice: c.id }, undo);
+          });
           r.appendChild(b);
         });
         box.appendChild(r);
       });
       div.appendChild(box);
+      // A newer question: the buttons of the earlier ones are of no use any more.
+      if (!m.notification) disableOlderQuestions(box);
     }
-    scroll();
+    return div;
   }
 
   function fetchMessages() {
@@ -125,12 +220,17 @@
       .then(function (data) {
         statusLine.hidden = true;
         if (data.locale && data.locale !== locale) { locale = data.locale; applyLabels(); }
-        data.messages.forEach(function (m) { if (m.seq > lastSeq) { lastSeq = m.seq; showBot(m); } });
+        var first = null;
+        data.messages.forEach(function (m) {
+          if (m.seq > lastSeq) { lastSeq = m.seq; var div = showBot(m); first = first || div; }
+        });
+        reveal(first);
       })
       .catch(showOffline);
   }
 
-  function send(body) {
+  /** Sends a message; `failed` runs when it did not reach the server (a tapped question's buttons come back). */
+  function send(body, failed) {
     body.id = randomId(12);
     return startSession()
       .then(function () { return fetch('/api/web/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' }); })
@@ -138,14 +238,14 @@
       // 429: too many messages; the server put a polite "slow down" in the conversation.
       .then(function (r) {
         if (!r.ok && r.status !== 429) throw new Error(r.status);
+        if (!r.ok && failed) failed();
         return r.ok ? r.json() : {};
       })
       .then(function (data) {
         // The person's data was erased: show the last answer; the next message starts afresh.
-        if (data.ended) { sessionReady = null; (data.messages || []).forEach(showBot); }
+        if (data.ended) { sessionReady = null; reveal((data.messages || []).map(showBot)[0]); }
       })
-      .then(fetchMessages)
-      .catch(showOffline);
+      .then(fetchMessages, function () { if (failed) failed(); showOffline(); });
   }
 
   form.addEventListener('submit', function (e) {
@@ -161,7 +261,7 @@
     var file = photo.files && photo.files[0];
     photo.value = '';
     if (!file) return;
-    if (file.size > 10 * 1024 * 1024) { var d = bubble('bot'); d.textContent = s('photoTooBig'); return; }
+    if (file.size > 10 * 1024 * 1024) { var d = bubble('bot'); d.textContent = s('photoTooBig'); scroll(); return; }
     showMine('', URL.createObjectURL(file));
     var id = randomId(12);
     startSession()
