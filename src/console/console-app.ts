@@ -30,6 +30,7 @@ import { ALERT_CATEGORIES, ALERT_CATEGORY_KEYS, SEVERITIES, SEVERITY_KEYS, isAle
 import { randomBytes } from 'node:crypto';
 import { MAX_NOTICE } from '../core/flows/groups.flow.js';
 import { groupPage, groupsPage } from './pages-groups.js';
+import { registerParticipationRoutes } from './console-participation.js';
 import { PROJECT_ROOT } from '../project-root.js';
 import { securityHeaders } from '../http/http-util.js';
 import { casePage, devicesPage, DONE_KEYS, messagePage, queuePage, signInPage, TEXT_ACTIONS, type ConsoleAction, type PageFrame, type T } from './pages.js';
@@ -79,6 +80,7 @@ export interface ConsoleDeps {
 }
 
 type Env = { Variables: { session: ConsoleSessionInfo; locale: Locale; t: T } };
+export type ConsoleEnv = Env;
 
 export function createConsole(deps: ConsoleDeps) {
   const { services, translator, clock, logger } = deps;
@@ -204,6 +206,8 @@ export function createConsole(deps: ConsoleDeps) {
 
   app.get('/console/cases', async (c) => {
     const got = await scopeOr403(c);
+    // A mediator who handles no cases lands on the mediation team's requests.
+    if (!got.scope && (await services.mediation.isTeamAnywhere(c.get('session').personId))) return c.redirect('/console/mediation', 303);
     if (!got.scope) return got.page;
     const filter = parseFilter(c.req.query());
     const [queue, groups] = await Promise.all([queries.queue(got.scope, filter, c.get('session').personId), queries.groupsInScope(got.scope)]);
@@ -477,7 +481,7 @@ export function createConsole(deps: ConsoleDeps) {
         if (!already) await auth.audit(me, 'console.alert.send', `alert:${alert.id}`, { groups: values.groupIds.length });
         return c.redirect(`/console/alerts/${encodeURIComponent(alert.id)}`, 303);
       }
-      const preview = await services.alerts.preview(draft, t, c.get('locale'));
+      const preview = await services.alerts.preview(draft, t, c.get('locale'), me);
       const audience = await services.alerts.audienceSize(values.groupIds);
       return renderCompose(c, values, {}, { text: preview.text, buttons: (preview.choices ?? []).flat().map((b) => b.label), audience, draftKey: randomBytes(16).toString('hex') });
     } catch (error) {
@@ -659,6 +663,9 @@ export function createConsole(deps: ConsoleDeps) {
     await auth.audit(me, `console.group.${action}`, `group:${groupId}`, membershipId ? { membership: membershipId } : {});
     return c.redirect(`/console/groups/${encodeURIComponent(groupId)}?done=${action}`, 303);
   });
+
+  // Consultations, mediation and listening forums (issue 13): console-participation.ts.
+  registerParticipationRoutes(app, { services, auth, clock, frameOf });
 
   app.get('/console/devices', async (c) => {
     const session = c.get('session');

@@ -18,7 +18,7 @@ export interface PageFrame {
   title: string;
   /** Signed in: the navigation and the sign-out form (with the session's CSRF token). */
   csrf?: string;
-  current?: 'cases' | 'alerts' | 'groups' | 'dashboard' | 'map' | 'devices';
+  current?: 'cases' | 'alerts' | 'groups' | 'polls' | 'mediation' | 'forums' | 'dashboard' | 'map' | 'devices';
   /** A stylesheet this page needs besides console.css (Leaflet's). */
   extraCss?: string;
 }
@@ -44,6 +44,9 @@ ${frame.extraCss ? html`<link rel="stylesheet" href="${frame.extraCss}">` : ''}
     <a href="/console/cases"${frame.current === 'cases' ? html` aria-current="page"` : ''}>${t('console:navCases')}</a>
     <a href="/console/alerts"${frame.current === 'alerts' ? html` aria-current="page"` : ''}>${t('console:navAlerts')}</a>
     <a href="/console/groups"${frame.current === 'groups' ? html` aria-current="page"` : ''}>${t('console:navGroups')}</a>
+    <a href="/console/polls"${frame.current === 'polls' ? html` aria-current="page"` : ''}>${t('console:navPolls')}</a>
+    <a href="/console/mediation"${frame.current === 'mediation' ? html` aria-current="page"` : ''}>${t('console:navMediation')}</a>
+    <a href="/console/forums"${frame.current === 'forums' ? html` aria-current="page"` : ''}>${t('console:navForums')}</a>
     <a href="/console/dashboard"${frame.current === 'dashboard' ? html` aria-current="page"` : ''}>${t('console:navDashboard')}</a>
     <a href="/console/map"${frame.current === 'map' ? html` aria-current="page"` : ''}>${t('console:navMap')}</a>
     <a href="/console/devices"${frame.current === 'devices' ? html` aria-current="page"` : ''}>${t('console:navDevices')}</a>

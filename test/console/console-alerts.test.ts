@@ -35,7 +35,7 @@ describe('alerts in the console', () => {
     expect(compose.status).toBe(200);
     const bad = await desk.post('/console/alerts/new', { csrf: desk.csrfOf(compose.html), step: 'preview', headline: 'x'.repeat(121), text: '', expiry: '6h' });
     expect(bad.status).toBe(422);
-    expect(bad.html).toMatch(/id="a-groupIds-error" role="alert">Bạn cần chọn ít nhất một tổ dân phố/);
+    expect(bad.html).toMatch(/id="a-groupIds-error" role="alert">Bạn cần chọn ít nhất một (tổ dân phố|khu dân cư)/);
     expect(bad.html).toMatch(/id="a-category-error" role="alert">Bạn chưa chọn.</);
     expect(bad.html).toMatch(/id="a-headline-error" role="alert">Nội dung dài quá 120 ký tự.</);
     expect(bad.html).toMatch(/id="a-text-error" role="alert">Bạn chưa nhập nội dung.</);

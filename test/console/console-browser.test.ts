@@ -1,6 +1,7 @@
 /**
  * The console in a real (headless) Chromium, at a desk (1280 px) and on a phone (390 px):
- * sign in with the bot's link, the queue, one case action reaching the reporter on Telegram.
+ * sign in with the bot's link, the queue, one case action reaching the reporter on Telegram,
+ * a consultation composed and sent, a forum's grouped opinions and a mediation request.
  * Screenshots go to test-results/console/ for a person to look at.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -56,6 +57,11 @@ describe.skipIf(!haveChromium)(haveChromium ? 'console in Chromium' : `console i
     }
     await app.db.membership.updateMany({ where: { personId: leader.id }, data: { role: 'leader' } });
     const target = cases[0]!;
+    // A forum with opinions and a mediation request (the group has no team yet: its leader acts as one).
+    const { forum } = await app.services.forums.open(leader.id, { groupIds: [group.id], topic: 'Ý kiến về an ninh ngõ 12', closesAt: new Date(Date.now() + 2 * 86_400_000) });
+    await app.services.forums.say(reporter.id, forum.id, 'Đèn đường ngõ 12 hỏng, buổi tối rất tối', true);
+    await app.services.forums.say(reporter.id, forum.id, 'Xin sửa đèn đường ngõ 12 sớm', true);
+    const { mediation } = await app.services.mediation.request(reporter.id, { groupId: group.id, subject: 'Hàng xóm để xe chắn cổng nhà tôi mỗi tối', otherDescription: 'nhà số 14 đối diện' });
 
     for (const [width, height, name] of [[1280, 900, 'desk'], [390, 844, 'phone']] as const) {
       const context = await browser.newContext({ viewport: { width, height }, locale: 'vi-VN', ...(width < 500 ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) });
@@ -161,6 +167,39 @@ describe.skipIf(!haveChromium)(haveChromium ? 'console in Chromium' : `console i
       await expect.poll(() => page.locator('#map').getAttribute('data-pins-drawn')).toBe('1');
       await expect.poll(() => page.locator('#map path.leaflet-interactive').count()).toBe(1);
       await page.screenshot({ path: path.join(SHOTS, `map-${width}.png`), fullPage: true });
+
+      // Consultations: a question composed and previewed (sent from the desk), then its results.
+      await page.getByRole('link', { name: 'Lấy ý kiến', exact: true }).click();
+      await page.waitForURL('**/console/polls');
+      await page.getByRole('link', { name: 'Đặt câu hỏi lấy ý kiến' }).click();
+      await page.getByLabel('Câu hỏi', { exact: true }).fill(`Có nên lắp camera ở ngõ 12? (${name})`);
+      await page.getByLabel(/Các phương án/).fill('Có\nKhông');
+      await page.getByRole('button', { name: 'Xem trước' }).click();
+      await expect.poll(() => page.locator('pre.preview').textContent()).toContain(`Có nên lắp camera ở ngõ 12? (${name})`);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+      await page.screenshot({ path: path.join(SHOTS, `poll-preview-${width}.png`), fullPage: true });
+      if (name === 'desk') {
+        const pollSince = tg.calls.length;
+        await page.getByRole('button', { name: 'Gửi câu hỏi' }).click();
+        await page.waitForURL(/\/console\/polls\/[a-z0-9]+\?done=created$/);
+        await reporterTg.waitFor(/Có nên lắp camera ở ngõ 12\? \(desk\)/, pollSince);
+        await expect.poll(() => page.locator('table.results tbody tr').count()).toBe(2);
+        await page.screenshot({ path: path.join(SHOTS, `poll-results-${width}.png`), fullPage: true });
+      }
+
+      // A forum's opinions, grouped by concern.
+      await page.getByRole('link', { name: 'Diễn đàn', exact: true }).click();
+      await page.getByRole('link', { name: 'Ý kiến về an ninh ngõ 12' }).click();
+      await expect.poll(() => page.locator('.concern h3').first().textContent()).toContain('đèn đường');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+      await page.screenshot({ path: path.join(SHOTS, `forum-${width}.png`), fullPage: true });
+
+      // The mediation team's request.
+      await page.getByRole('link', { name: 'Hòa giải', exact: true }).click();
+      await page.getByRole('link', { name: mediation.ref }).click();
+      await expect.poll(() => page.locator('p.description').first().textContent()).toBe('Hàng xóm để xe chắn cổng nhà tôi mỗi tối');
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+      await page.screenshot({ path: path.join(SHOTS, `mediation-${width}.png`), fullPage: true });
 
       await page.getByRole('link', { name: 'Thiết bị đã đăng nhập' }).click();
       await expect.poll(() => page.locator('.devices li').count()).toBeGreaterThanOrEqual(1);

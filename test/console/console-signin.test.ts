@@ -28,7 +28,7 @@ async function leaderWorld() {
 }
 
 describe('console sign-in', () => {
-  it('gives a leader a one-time link that works once and sets a strict, HttpOnly cookie', async () => {
+  it('gives a leader a one-time link that works once and sets a strict, HttpOnly cookie', { timeout: 120_000 }, async () => {
     const { t, leader, person } = await leaderWorld();
     const turn = await leader.command('/console');
     expect(turn.text).toMatch(/Đường dẫn đăng nhập bàn làm việc/);

@@ -42,12 +42,15 @@ export interface MediationResource {
   status: string;
   /** The group has a mediation team; until it has one, its leaders and deputies act as the team. */
   hasTeam: boolean;
+  /** The group's area and every area above it (needed for 'mediation.oversee' only). */
+  areaChain?: string[];
 }
 
 export type MediationAction =
   | 'mediation.handle' // the group's mediation team: see the request, accept, refer, propose a session, record the outcome
   | 'mediation.withdraw' // either party, until it is concluded
-  | 'mediation.respond'; // either party: consent, answer a proposed session, say whether the agreement holds
+  | 'mediation.respond' // either party: consent, answer a proposed session, say whether the agreement holds
+  | 'mediation.oversee'; // the police of the group's area (and admins): see that a request was referred to them, not what was said
 
 const MEDIATION_OPEN = ['new', 'accepted', 'scheduled'];
 
@@ -99,7 +102,10 @@ export function can(actor: Actor, action: CaseAction | GroupAction | MediationAc
     const team = actor.admin || (actor.mediatorOf ?? []).some((x) => x.groupId === m.groupId) || (!m.hasTeam && isLeaderOf(actor, m.groupId));
     switch (action) {
       case 'mediation.handle':
-        return team;
+        // A party is never the team of their own dispute: the team reads what each party said.
+        return team && !party;
+      case 'mediation.oversee':
+        return m.status === 'referred' && (actor.admin || isOfficerFor(actor, m.areaChain ?? []));
       case 'mediation.withdraw':
         return party && MEDIATION_OPEN.includes(m.status);
       case 'mediation.respond':

@@ -17,7 +17,8 @@ export function createConsoleFeature(deps: ConsoleFeatureDeps): Feature {
       async console(session) {
         session.leaveFlow();
         const me = session.identity.person.id;
-        if (!(await session.services.cases.isHandlerAnywhere(me))) {
+        // Mediators too: the console shows their team's requests (issue 13).
+        if (!(await session.services.cases.isHandlerAnywhere(me)) && !(await session.services.mediation.isTeamAnywhere(me))) {
           session.say({ text: session.t('console:notAllowed') });
           await session.showMenu();
           return;

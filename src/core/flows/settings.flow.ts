@@ -2,16 +2,18 @@
 import { choiceStep, textStep, type Flow, type FlowContext, type Step } from '../flow.js';
 import { formatTime } from '../format.js';
 import { normalisePhone } from '../services/people.service.js';
+import { SUMMARY_ITEMS, type StoredSummary } from '../services/personal-data.service.js';
+import { statusKey as mediationStatusKey } from '../services/mediation.service.js';
 
 const CHANNEL_NAMES: Record<string, string> = { telegram: 'Telegram', zalo: 'Zalo', web: 'Web' };
 
 async function storedText(ctx: FlowContext): Promise<string> {
   const s = await ctx.services.personalData.summary(ctx.identity.person.id);
   const none = ctx.t('settings:none');
-  return ctx.t('settings:stored', {
+  const stored = ctx.t('settings:stored', {
     name: s.displayName ?? none,
     phone: s.phone ?? none,
-    locale: s.locale === 'en' ? 'English' : 'Tiếng Việt',
+    locale: ctx.t(s.locale === 'en' ? 'settings:localeEn' : 'settings:localeVi'),
     since: formatTime(s.since, ctx.locale),
     accounts: s.accounts.map((a) => CHANNEL_NAMES[a.channel] + (a.username ? ` (@${a.username})` : '')).join(', ') || none,
     groups:
@@ -27,6 +29,25 @@ async function storedText(ctx: FlowContext): Promise<string> {
     anonymous: s.anonymousReports,
     messages: s.messages,
     answers: s.alertAnswers,
+  });
+  // Consultations, forums and mediation, before the last line (how to delete it all).
+  const cut = stored.lastIndexOf('\n');
+  return cut < 0 ? `${stored}\n${participationText(ctx, s)}` : `${stored.slice(0, cut)}\n${participationText(ctx, s)}${stored.slice(cut)}`;
+}
+
+function participationText(ctx: FlowContext, s: StoredSummary): string {
+  const none = ctx.t('settings:none');
+  const list = (items: string[]) => {
+    if (!items.length) return none;
+    const shown = items.slice(0, SUMMARY_ITEMS).join(', ');
+    return `${items.length}: ${shown}${items.length > SUMMARY_ITEMS ? ` ${ctx.t('settings:storedMore', { count: items.length - SUMMARY_ITEMS })}` : ''}`;
+  };
+  return ctx.t('settings:storedParticipation', {
+    polls: list(s.pollAnswers.map((a) => ctx.t(a.open ? 'settings:storedPollOpen' : 'settings:storedPollClosed', { question: a.question }))),
+    opinions: list(s.forumOpinions.map((o) => ctx.t(o.anonymous ? 'settings:storedOpinionAnonymous' : 'settings:storedOpinionSigned', { topic: o.topic }))),
+    mediations: list(
+      s.mediations.map((m) => ctx.t(m.asRequester ? 'settings:storedMediationAsked' : 'settings:storedMediationInvited', { ref: m.ref, status: ctx.t(mediationStatusKey(m.status)) })),
+    ),
   });
 }
 

@@ -234,6 +234,20 @@ export function createForumService(deps: { db: Db; outbox: Outbox; actors: Actor
       return { text: lines.join('\n'), choices };
     },
 
+    /**
+     * The same as handlerView, as data for the console: opinions numbered in the order they came
+     * (the numbers `answer` takes), grouped by concern, most raised first; the writer only where signed.
+     */
+    async handlerData(personId: string, forumId: string) {
+      const f = await handled(personId, forumId);
+      const [opinions, groups] = await Promise.all([
+        db.forumOpinion.findMany({ where: { forumId }, orderBy: { createdAt: 'asc' }, include: { person: { select: { displayName: true } } } }),
+        groupsOf(forumId),
+      ]);
+      const numbered = opinions.map((o, i) => ({ n: i + 1, text: o.text, signedBy: o.anonymous ? null : (o.person?.displayName ?? ''), answer: o.answer, answeredAt: o.answeredAt, createdAt: o.createdAt }));
+      return { forum: f, open: isOpen(f), groups: groups.map((g) => g.group.name).sort(), count: opinions.length, concerns: groupOpinions(numbered) };
+    },
+
     /** Answers some opinions (by their numbers) publicly: to everyone who took part. */
     async answer(personId: string, forumId: string, numbers: number[], answer: string): Promise<number> {
       const f = await handled(personId, forumId);
@@ -275,15 +289,21 @@ export function createForumService(deps: { db: Db; outbox: Outbox; actors: Actor
     },
 
     /** Forums this person handles, newest first. */
-    async handledBy(personId: string): Promise<Forum[]> {
+    async handledBy(personId: string, take = 10): Promise<Forum[]> {
       const actor = await actors.actor(personId);
       const areaIds = actor.officerAreaIds.length ? await actors.descendants(actor.officerAreaIds) : [];
       const leaderOf = actor.memberships.filter((m) => m.role !== 'member').map((m) => m.groupId);
       return db.forum.findMany({
         where: actor.admin ? {} : { groups: { some: { OR: [{ groupId: { in: leaderOf } }, { group: { areaId: { in: areaIds } } }] } } },
         orderBy: { createdAt: 'desc' },
-        take: 10,
+        take,
       });
+    },
+
+    /** How many opinions each of these forums has (the console's list). */
+    async opinionCounts(forumIds: string[]): Promise<Map<string, number>> {
+      const rows = await db.forumOpinion.groupBy({ by: ['forumId'], where: { forumId: { in: forumIds } }, _count: { _all: true } });
+      return new Map(rows.map((r) => [r.forumId, r._count._all]));
     },
 
     /** Open forums of this person's groups, newest first. */

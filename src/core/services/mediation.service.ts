@@ -256,6 +256,7 @@ export function createMediationService(deps: { db: Db; outbox: Outbox; actors: A
       const m = await authorize(mediatorId, 'mediation.handle', id);
       if (!['new', 'accepted', 'scheduled'].includes(m.status)) throw new DomainError('mediation:notNow');
       let caseRef: string | null = null;
+      let caseId: string | null = null;
       if (m.requesterId) {
         const filed = await cases.create(m.requesterId, {
           groupId: m.groupId,
@@ -265,9 +266,10 @@ export function createMediationService(deps: { db: Db; outbox: Outbox; actors: A
           anonymous: false,
         });
         caseRef = filed.case.ref;
+        caseId = filed.case.id;
       }
       const updated = await change(async (tx, queued) => {
-        const updated = await tx.mediation.update({ where: { id }, data: { status: 'referred', outcome: 'referred', mediatorId, concludedAt: now() } });
+        const updated = await tx.mediation.update({ where: { id }, data: { status: 'referred', outcome: 'referred', mediatorId, concludedAt: now(), referredCaseId: caseId } });
         if (updated.requesterId) merge(queued, await tell(tx, [updated.requesterId], (t) => ({ text: t('mediation:toldReferred', { ref: updated.ref, caseRef: caseRef ?? '' }) })));
         if (updated.otherConsent && updated.otherPartyId) merge(queued, await tell(tx, [updated.otherPartyId], (t) => ({ text: t('mediation:toldClosed', { ref: updated.ref }) })));
         await tx.auditLog.create({ data: { actorId: mediatorId, action: 'mediation.referred', subject: `mediation:${id}`, createdAt: now() } });
@@ -432,6 +434,63 @@ export function createMediationService(deps: { db: Db; outbox: Outbox; actors: A
       const m = await db.membership.findUnique({ where: { id: membershipId } });
       if (!m) throw new DomainError('mediation:notMember');
       await service.appoint(byId, m.groupId, m.personId, { remove: !on });
+    },
+
+    /** On a mediation team somewhere (or acting as one: a leader or deputy of a group without a team), or an admin. */
+    async isTeamAnywhere(personId: string): Promise<boolean> {
+      const actor = await actorOf(personId);
+      if (actor.admin || (actor.mediatorOf ?? []).length) return true;
+      const led = actor.memberships.filter((m) => m.role !== 'member').map((m) => m.groupId);
+      return led.length > 0 && (await db.group.count({ where: { id: { in: led }, mediators: { none: {} } } })) > 0;
+    },
+
+    /**
+     * The requests of the teams this person is on (the console's list), newest first: each one
+     * checked against the policy, so a party never finds their own dispute here.
+     */
+    async teamList(personId: string, take = 100): Promise<Array<Mediation & { groupName: string }>> {
+      const actor = await actorOf(personId);
+      const led = actor.memberships.filter((m) => m.role !== 'member').map((m) => m.groupId);
+      const teamless = led.length ? (await db.group.findMany({ where: { id: { in: led }, mediators: { none: {} } }, select: { id: true } })).map((g) => g.id) : [];
+      const groups = [...(actor.mediatorOf ?? []).map((m) => m.groupId), ...teamless];
+      if (!actor.admin && !groups.length) return [];
+      const rows = await db.mediation.findMany({
+        where: actor.admin ? {} : { groupId: { in: groups } },
+        include: { group: { select: { name: true } } },
+        orderBy: { createdAt: 'desc' },
+        take,
+      });
+      const out: Array<Mediation & { groupName: string }> = [];
+      for (const { group, ...m } of rows) if (can(actor, 'mediation.handle', await resourceOf(m))) out.push({ ...m, groupName: group.name });
+      return out;
+    },
+
+    /** What the team reads of one request (refused as "not found" to anyone else, parties included). */
+    async teamDetail(personId: string, id: string): Promise<{ mediation: Mediation; groupName: string; requesterName: string | null; otherName: string | null }> {
+      const m = await authorize(personId, 'mediation.handle', id);
+      const [g, requesterName, otherName] = await Promise.all([groupName(m.groupId), nameOf(m.requesterId), m.otherConsent ? nameOf(m.otherPartyId) : Promise.resolve(null)]);
+      return { mediation: m, groupName: g, requesterName, otherName };
+    },
+
+    /** Requests referred to the police of this person's areas: that they were referred, when, and the case; nothing the parties said. */
+    async referredList(personId: string, take = 100): Promise<Array<{ id: string; ref: string; groupName: string; concludedAt: Date | null; caseId: string | null; caseRef: string | null }>> {
+      const actor = await actorOf(personId);
+      const areaIds = actor.officerAreaIds.length ? await actors.descendants(actor.officerAreaIds) : [];
+      if (!actor.admin && !areaIds.length) return [];
+      const rows = await db.mediation.findMany({
+        where: { status: 'referred', ...(actor.admin ? {} : { group: { areaId: { in: areaIds } } }) },
+        include: { group: { select: { name: true, areaId: true } } },
+        orderBy: { concludedAt: 'desc' },
+        take,
+      });
+      const out = [];
+      for (const { group, ...m } of rows) {
+        const resource = { ...(await resourceOf(m)), areaChain: await actors.areaChain(group.areaId) };
+        if (!can(actor, 'mediation.oversee', resource)) continue;
+        const c = m.referredCaseId ? await db.case.findUnique({ where: { id: m.referredCaseId }, select: { id: true, ref: true } }) : null;
+        out.push({ id: m.id, ref: m.ref, groupName: group.name, concludedAt: m.concludedAt, caseId: c?.id ?? null, caseRef: c?.ref ?? null });
+      }
+      return out;
     },
 
     /** Requests of these groups concluded (agreed, not agreed or referred) in [from, to): the monthly account. */

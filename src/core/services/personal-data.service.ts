@@ -18,7 +18,16 @@ export interface StoredSummary {
   anonymousReports: number;
   alertAnswers: number;
   messages: number;
+  /** Answers to consultations: the question and whether it is still open (the answer may change). */
+  pollAnswers: { question: string; open: boolean }[];
+  /** Opinions sent to listening forums: the topic and whether they were signed. */
+  forumOpinions: { topic: string; anonymous: boolean }[];
+  /** Mediation requests they made or were invited to (and accepted). */
+  mediations: { ref: string; status: string; asRequester: boolean }[];
 }
+
+/** How many items of each kind the summary names one by one (the count says the rest). */
+export const SUMMARY_ITEMS = 20;
 
 export function createPersonalDataService(db: Db, clock: Clock, media?: MediaService) {
   return {
@@ -28,11 +37,16 @@ export function createPersonalDataService(db: Db, clock: Clock, media?: MediaSer
         include: { accounts: true, memberships: { where: { state: { in: ['active', 'pending'] } }, include: { group: true } } },
       });
       const accountIds = person.accounts.map((a) => a.id);
-      const [reports, anonymousReports, alertAnswers, messages] = await Promise.all([
+      const at = clock.now();
+      const [reports, anonymousReports, alertAnswers, messages, pollAnswers, forumOpinions, mediations] = await Promise.all([
         db.case.count({ where: { reporterId: personId } }),
         db.case.count({ where: { reporterId: personId, anonymous: true } }),
         db.delivery.count({ where: { accountId: { in: accountIds }, answer: { not: null } } }),
         db.caseMessage.count({ where: { authorId: personId } }),
+        db.pollAnswer.findMany({ where: { personId }, include: { poll: { select: { question: true, closesAt: true, closedAt: true } } }, orderBy: { createdAt: 'desc' } }),
+        db.forumOpinion.findMany({ where: { personId }, include: { forum: { select: { topic: true } } }, orderBy: { createdAt: 'desc' } }),
+        // The other party counts once they took part (consented); before, the request is not theirs to read.
+        db.mediation.findMany({ where: { OR: [{ requesterId: personId }, { otherPartyId: personId, otherConsent: true }] }, orderBy: { createdAt: 'desc' } }),
       ]);
       return {
         displayName: person.displayName,
@@ -45,6 +59,9 @@ export function createPersonalDataService(db: Db, clock: Clock, media?: MediaSer
         anonymousReports,
         alertAnswers,
         messages,
+        pollAnswers: pollAnswers.map((a) => ({ question: a.poll.question, open: !a.poll.closedAt && a.poll.closesAt > at })),
+        forumOpinions: forumOpinions.map((o) => ({ topic: o.forum.topic, anonymous: o.anonymous })),
+        mediations: mediations.map((m) => ({ ref: m.ref, status: m.status, asRequester: m.requesterId === personId })),
       };
     },
 
@@ -74,6 +91,11 @@ export function createPersonalDataService(db: Db, clock: Clock, media?: MediaSer
             await tx.webMessage.update({ where: { seq: row.seq }, data: { payload: row.payload.split(inJson).join(label) } });
           }
         }
+        // Mediation: a request still open ends as withdrawn (nobody is left to meet: the team sees it
+        // so in their list); a concluded one stays with the team, unlinked like a report.
+        const open = { in: ['new', 'accepted', 'scheduled'] };
+        await tx.mediation.updateMany({ where: { status: open, OR: [{ requesterId: personId }, { otherPartyId: personId }] }, data: { status: 'withdrawn', concludedAt: clock.now(), inviteCodeHash: null, inviteExpiresAt: null } });
+        // Poll answers and forum opinions keep counting, from nobody (the relation sets the person to null).
         await tx.case.updateMany({ where: { reporterId: personId }, data: { reporterId: null } });
         await tx.case.updateMany({ where: { assigneeId: personId }, data: { assigneeId: null } });
         // The audit log keeps what happened and when, not to whom: subjects naming the person or

@@ -404,6 +404,41 @@ export function createPollService(deps: PollServiceDeps) {
       return closed;
     },
 
+    /**
+     * The console's consultations: polls asked to groups this person may ask (leaders and deputies:
+     * theirs; officers: their areas; admins: all) and the ones they asked, newest first.
+     */
+    async consoleList(personId: string, take = 100): Promise<Array<{ poll: Poll; open: boolean; groups: string[]; answers: number }>> {
+      const actor = await actors.actor(personId);
+      const areaIds = actor.officerAreaIds.length ? await actors.descendants(actor.officerAreaIds) : [];
+      const leaderOf = actor.memberships.filter((m) => m.role !== 'member').map((m) => m.groupId);
+      const polls = await db.poll.findMany({
+        where: actor.admin ? {} : { OR: [{ creatorId: personId }, { groups: { some: { OR: [{ groupId: { in: leaderOf } }, { group: { areaId: { in: areaIds } } }] } } }] },
+        include: { groups: { include: { group: { select: { name: true } } } }, _count: { select: { answers: true } } },
+        orderBy: { createdAt: 'desc' },
+        take,
+      });
+      return polls.map(({ groups, _count, ...poll }) => ({ poll, open: isOpen(poll), groups: groups.map((g) => g.group.name).sort(), answers: _count.answers }));
+    },
+
+    /**
+     * One poll for the console: its asker and those who may ask its groups read the results (so far,
+     * or final); anyone else is refused as "not found". Results are counts and unsigned free answers
+     * (names only where the poll was asked openly, as in the bot).
+     */
+    async consoleView(personId: string, pollId: string): Promise<{ poll: Poll; open: boolean; groups: string[]; options: string[]; results: PollResults }> {
+      const poll = await load(pollId);
+      let allowed = poll.creatorId === personId;
+      const actor = await actors.actor(personId);
+      const groups = await db.pollGroup.findMany({ where: { pollId }, include: { group: { select: { name: true, areaId: true } } } });
+      for (const g of groups) {
+        if (allowed) break;
+        allowed = can(actor, 'group.consult', { kind: 'group', groupId: g.groupId, areaChain: await actors.areaChain(g.group.areaId) });
+      }
+      if (!allowed) throw new DomainError('polls:notFound');
+      return { poll, open: isOpen(poll), groups: groups.map((g) => g.group.name).sort(), options: optionsOf(poll), results: await results(poll) };
+    },
+
     /** Polls closed in [from, to) asked to any of these groups, with their results (the monthly account). */
     async closedBetween(groupIds: string[], from: Date, to: Date): Promise<Array<{ poll: Poll; results: PollResults }>> {
       const polls = await db.poll.findMany({
