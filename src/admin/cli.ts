@@ -1,6 +1,6 @@
 /**
  * `npm run admin -- <command>`: import the area tree, grant and revoke roles, read the
- * audit log. Talks to the same database as the service (DATABASE_URL).
+ * audit log, back up the SQLite file (backup.ts). Talks to the same database as the service (DATABASE_URL).
  */
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../config.js';
@@ -14,6 +14,7 @@ import { systemClock } from '../core/ports/clock.js';
 import { formatTime } from '../core/format.js';
 import type { Db } from '../core/services/db.js';
 import { isAccountId, splitAccountRef } from '../core/account-ids.js';
+import { runBackup } from './backup.js';
 
 type T = (key: string, params?: Record<string, unknown>) => string;
 
@@ -26,6 +27,8 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
     out(t('admin:usage'));
     return command ? 0 : 1;
   }
+  // A backup reads the live file as it is: no migration, no Prisma client.
+  if (command === 'backup') return runBackup(args, { databaseUrl: config.databaseUrl, mediaDir: config.media.dir }, t, out);
   const handlers: Record<string, (db: Db) => Promise<number>> = {
     import: (db) => importFile(db, args[0], t, out),
     areas: (db) => listAreas(db, t, out),

@@ -353,6 +353,23 @@ describe('rate limiting and injected failures', () => {
     }
   });
 
+  it('lets a private chat take a short burst, then holds it to its rate', async () => {
+    const limited = await startFakeTelegram({ rateLimit: { perChatPerSecond: 1, perChatBurst: 3 } });
+    try {
+      const b = newBot(limited);
+      for (const text of ['one', 'two', 'three']) await b.api.sendMessage(USER, text);
+      const err = await grammyError(b.api.sendMessage(USER, 'four'));
+      expect(err.error_code).toBe(429);
+      // The burst's first message leaves the 3-second window about 3 seconds after it was sent.
+      expect(err.parameters.retry_after).toBeGreaterThanOrEqual(2);
+      expect(err.parameters.retry_after).toBeLessThanOrEqual(3);
+      expect(limited.messagesTo(USER)).toEqual(['one', 'two', 'three']);
+      await b.api.sendMessage(USER + 1, 'other chat is fine');
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('limits groups per minute and everything globally', async () => {
     const limited = await startFakeTelegram({ rateLimit: { perGroupPerMinute: 1, globalPerSecond: 3 } });
     try {

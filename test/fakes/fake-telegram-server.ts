@@ -79,6 +79,12 @@ export interface RateLimitOptions {
   globalPerSecond?: number;
   /** Per private chat (positive chat id) per second (Telegram: ~1). */
   perChatPerSecond?: number;
+  /**
+   * Messages a private chat may get at once before its rate applies ("we may allow short bursts
+   * that go over this limit, but eventually you'll begin receiving 429 errors", Telegram's FAQ):
+   * at most `perChatBurst` in any `perChatBurst / perChatPerSecond` seconds. Default 1: no burst.
+   */
+  perChatBurst?: number;
   /** Per group/channel (negative or @username chat id) per minute (Telegram: 20). */
   perGroupPerMinute?: number;
   /** Fixed `retry_after` to answer; default: seconds until the window frees up. */
@@ -1074,12 +1080,14 @@ export class FakeTelegram {
     const now = Date.now();
     const isGroup = chatKey !== undefined && (chatKey.startsWith('@') || Number(chatKey) < 0);
     const chatTimes = chatKey !== undefined ? this.sendTimes.chats.get(chatKey) ?? [] : [];
+    // A private chat's burst B at rate r: at most max(r, B) messages in any max(r, B) / r seconds.
+    const perChat = limits.perChatPerSecond === undefined ? undefined : Math.max(limits.perChatPerSecond, Math.floor(limits.perChatBurst ?? 1));
     const checks: Array<{ times: number[]; limit: number | undefined; windowMs: number }> = [
       { times: this.sendTimes.global, limit: limits.globalPerSecond, windowMs: 1000 },
       {
         times: chatTimes,
-        limit: chatKey === undefined ? undefined : isGroup ? limits.perGroupPerMinute : limits.perChatPerSecond,
-        windowMs: isGroup ? 60_000 : 1000,
+        limit: chatKey === undefined ? undefined : isGroup ? limits.perGroupPerMinute : perChat,
+        windowMs: isGroup ? 60_000 : perChat === undefined ? 1000 : (perChat * 1000) / limits.perChatPerSecond!,
       },
     ];
     for (const check of checks) {

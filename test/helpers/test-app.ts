@@ -4,11 +4,14 @@
  * its own), the real HTTP server on a free port, channels pointed at fakes.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { parseConfig } from '../../src/config.js';
 import { createApp, type App, type AppOptions } from '../../src/app.js';
+import { openDatabase, SQLITE_MIGRATIONS_DIR } from '../../src/persistence/database.js';
+import { readMigrations } from '../../src/persistence/migrate.js';
 import { silentLogger, createLogger } from '../../src/logger.js';
 import { liveApps } from './replies-sent.js';
 
@@ -63,8 +66,42 @@ export async function dropTestDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * A migrated, empty SQLite file, made once per test process (and reused by later ones while the
+ * migrations are the same: its name carries their checksums). Every new test app starts from a
+ * copy of it instead of applying the migrations again; the service still checks them on start
+ * (test/persistence/database.test.ts tests the migrator itself on empty files).
+ */
+let sqliteTemplate: Promise<string> | undefined;
+function migratedSqliteTemplate(): Promise<string> {
+  sqliteTemplate ??= (async () => {
+    const key = createHash('sha256')
+      .update(readMigrations(SQLITE_MIGRATIONS_DIR).map((m) => `${m.name}:${m.checksum}`).join('\n'))
+      .digest('hex')
+      .slice(0, 16);
+    const file = path.join(tmpdir(), `bot-test-template-${key}.db`);
+    if (existsSync(file)) return file;
+    // Made beside it under a name of this process's own, then moved into place in one step, so a
+    // test process running at the same time never copies half a file.
+    const partial = `${file}.${process.pid}.partial`;
+    rmSync(partial, { force: true });
+    const opened = await openDatabase(`file:${partial}`);
+    await opened.close();
+    // Everything into the main file: a copy of that file alone is then the whole database.
+    const conn = new Database(partial);
+    conn.pragma('wal_checkpoint(TRUNCATE)');
+    conn.close();
+    if (existsSync(`${partial}-wal`)) throw new Error(`${partial}-wal is still there after the checkpoint`);
+    renameSync(partial, file);
+    return file;
+  })();
+  return sqliteTemplate;
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dir = options.dir ?? tempDir();
+  const dbFile = path.join(dir, 'bot.db');
+  if (!TEST_POSTGRES_URL && !existsSync(dbFile)) copyFileSync(await migratedSqliteTemplate(), dbFile);
   const config = parseConfig({
     PORT: '0',
     HOST: '127.0.0.1',

@@ -68,7 +68,8 @@ describe('upload bursts against the service process', () => {
   it('20 concurrent and 100 sequential 10 MB uploads: the process stays up, RSS under 300 MB, /healthz answers throughout', async () => {
     dir = tempDir('bot-uploads-');
     fake = await startFake();
-    service = await startService({ databaseUrl: databaseUrl(dir), fake, entry: 'src/main.ts', env: { DEMO_DATA: 'on', TRUST_PROXY: 'on', LOG_LEVEL: 'error' } });
+    // The compiled service, as `npm start` runs it (no TypeScript compiler in the measured process).
+    service = await startService({ databaseUrl: databaseUrl(dir), fake, env: { DEMO_DATA: 'on', TRUST_PROXY: 'on', LOG_LEVEL: 'error' } });
     const { baseUrl, pid } = service;
     const noisy = await largeJpeg(10 * MB - 64 * 1024);
     const padded = await paddedJpeg(10 * MB - 64 * 1024);
