@@ -86,7 +86,7 @@ describe('several channels in one service', () => {
 
     // Each keeps its own step and its own list of numbered choices.
     expect(await onTelegram.typeNumberOf('Language')).toMatch(/Chọn ngôn ngữ \/ Choose your language/);
-    expect(await onZalo.choose('Tôi đồng ý')).toMatch(/Bạn sống ở tổ dân phố/);
+    expect(await onZalo.choose('Tôi đồng ý')).toMatch(/Bạn sống ở khu dân cư nào/);
     expect(await onTelegram.type('/start')).toMatch(/Welcome back!/);
     expect(await onZalo.type('/cancel')).toMatch(/Đã hủy/);
 
@@ -130,7 +130,7 @@ describe('several channels in one service', () => {
 
     const [tgAgree, zaAgree, webAgree] = await Promise.all([tg.press('I agree'), za.choose('Tôi đồng ý'), web.say('1')]);
     expect(tgAgree).toMatch(/Which residential group/);
-    expect(zaAgree).toMatch(/Bạn sống ở tổ dân phố/);
+    expect(zaAgree).toMatch(/Bạn sống ở khu dân cư nào/);
     expect(texts(webAgree)).toMatch(/Which residential group/);
 
     await Promise.all([tg.press('invite code'), za.choose('Nhập mã mời'), web.say('2')]);

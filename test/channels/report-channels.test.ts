@@ -57,13 +57,13 @@ describe('report flow on Telegram', () => {
 
     // Category by typing its number.
     turn = await rep.typeNumberOf('Cháy, nổ');
-    expect(turn.text).toMatch(/Bạn hãy mô tả sự việc.*tối đa 2000 ký tự/);
+    expect(turn.text).toMatch(/Mời bạn kể lại sự việc.*tối đa 2000 ký tự/);
 
     // Empty and too long descriptions are refused in Vietnamese and the question is asked again.
     turn = await rep.type('   ');
-    expect(turn.text).toMatch(/Tin nhắn đang trống\. Bạn hãy gõ nội dung\.\n---\nBạn hãy mô tả sự việc/);
+    expect(turn.text).toMatch(/Tin nhắn đang trống\. Bạn hãy gõ nội dung\.\n---\nMời bạn kể lại sự việc/);
     turn = await rep.type('x'.repeat(2001));
-    expect(turn.text).toMatch(/Tin nhắn quá dài \(2001 ký tự\)\. Bạn hãy viết ngắn hơn 2000 ký tự\.\n---\nBạn hãy mô tả sự việc/);
+    expect(turn.text).toMatch(/Tin nhắn quá dài \(2001 ký tự\)\. Bạn hãy viết gọn lại, tối đa 2000 ký tự\.\n---\nMời bạn kể lại sự việc/);
     turn = await rep.type('Khói bốc lên từ tầng 2 nhà số 9');
     expect(turn.text).toMatch(/Bạn có ảnh chụp sự việc không/);
 
@@ -82,7 +82,7 @@ describe('report flow on Telegram', () => {
 
     // Edit the description from the preview: back to the preview with the new text.
     turn = await rep.press('Sửa mô tả');
-    expect(turn.text).toMatch(/Bạn hãy mô tả sự việc/);
+    expect(turn.text).toMatch(/Mời bạn kể lại sự việc/);
     turn = await rep.type('Cháy bếp tầng 2 nhà số 9, khói đen và mùi khét');
     expect(turn.text).toMatch(/• Mô tả: Cháy bếp tầng 2 nhà số 9, khói đen và mùi khét\n/);
     expect(turn.text).not.toMatch(/Khói bốc lên/);
@@ -121,7 +121,7 @@ describe('report flow on Telegram', () => {
     // Zalo officer (urgent, so the ward police at once), no PUBLIC_URL: told the photo is on the web.
     const toOfficer = await officer.waitFor(new RegExp(`Phản ánh mới ${ref}`));
     expect(toOfficer.method).toBe('sendMessage');
-    expect(zaloText(toOfficer)).toMatch(/\(Có ảnh đính kèm: mở trang web của hệ thống để xem\)/);
+    expect(zaloText(toOfficer)).toMatch(/\(Có ảnh đính kèm: mở trang web chat của hệ thống để xem; hỏi quản trị viên địa chỉ trang\)/);
     expect(zalo.sent.some((s) => s.method === 'sendPhoto')).toBe(false);
 
     expect(tg.refusals).toEqual([]);
@@ -151,13 +151,13 @@ describe('report flow on Zalo', () => {
     expect(zaloText(turn.calls[0]!)).toMatch(/^🚨 Call now:\n• 113 — Police\n• 114 — Fire and rescue\n• 115 — Ambulance/);
     expect(zaloText(turn.calls[1]!)).toMatch(/^What kind of incident is it\?/);
 
-    turn = await rep.choose('Security');
-    expect(turn.text).toMatch(/Please describe what happened, where and when \(at most 2000 characters\)\./);
+    turn = await rep.choose('Theft');
+    expect(turn.text).toMatch(/Please tell what happened: what, when, who was involved \(at most 2000 characters\)\. The place comes in the next step\./);
 
     turn = await rep.type('   ');
-    expect(turn.text).toMatch(/^The message is empty\. Please type something\.\n---\nPlease describe what happened/);
+    expect(turn.text).toMatch(/^The message is empty\. Please type something\.\n---\nPlease tell what happened/);
     turn = await rep.type('y'.repeat(2001));
-    expect(turn.text).toMatch(/^That message is too long \(2001 characters\)\. Please keep it under 2000 characters\.\n---\nPlease describe what happened/);
+    expect(turn.text).toMatch(/^That message is too long \(2001 characters\)\. Please shorten it to at most 2000 characters\.\n---\nPlease tell what happened/);
     turn = await rep.type('A man is trying car door handles along lane 5');
     expect(turn.text).toMatch(/Do you have a photo of it\?/);
 
@@ -169,12 +169,12 @@ describe('report flow on Zalo', () => {
     expect(turn.text).toMatch(/anonymously or with your name/);
     turn = await rep.choose('With my name');
     expect(turn.text).toMatch(
-      /^Please check your report:\n• Kind: 🛡 Security, public order, crime\n• Residential group: Tổ dân phố số 1 \(Phường Giảng Võ\)\n• Description: A man is trying car door handles along lane 5\n• Photo: yes\n• Location: Lane 5, Núi Trúc street, next to the pharmacy\n• Identity: with your name \(Trần Thị Bình\)\n• 🚨 Danger now/,
+      /^Please check your report:\n• Kind: 🛡 Theft, fights, crime\n• Residential group: Tổ dân phố số 1 \(Phường Giảng Võ\)\n• Description: A man is trying car door handles along lane 5\n• Photo: yes\n• Location: Lane 5, Núi Trúc street, next to the pharmacy\n• Identity: with your name \(Trần Thị Bình\)\n• 🚨 Danger now/,
     );
     expect(turn.calls.map((c) => c.method)).toEqual(['sendMessage']); // no public URL: Zalo cannot show our stored copy
 
     turn = await rep.choose('Edit description');
-    expect(turn.text).toMatch(/Please describe what happened/);
+    expect(turn.text).toMatch(/Please tell what happened/);
     turn = await rep.type('A man in a grey jacket is trying car door handles along lane 5');
     expect(turn.text).toMatch(/• Description: A man in a grey jacket is trying car door handles along lane 5\n/);
 
@@ -217,7 +217,7 @@ describe('report flow on Zalo', () => {
 
     await rep.type('/report', /Có ai đang gặp nguy hiểm/);
     await rep.choose('Không', /Sự việc thuộc loại nào/);
-    await rep.choose('An ninh', /Bạn hãy mô tả/);
+    await rep.choose('Trộm cắp', /Mời bạn kể lại/);
     await rep.type('Có người lạ cạy khóa xe máy trong ngõ 3', /ảnh chụp/);
     await rep.photo(cdn.url, /Sự việc xảy ra ở đâu/);
     await rep.type('bỏ qua', /ẩn danh hay kèm tên/); // beside a typed place, Skip is picked by its words
@@ -277,7 +277,7 @@ describe('report drafts are not lost', () => {
     // Zalo: /menu in the photo step, then /resume by typing; skip typed as a word.
     await zaloRep.type('/report');
     await zaloRep.choose('Không');
-    await zaloRep.choose('tiếng ồn');
+    await zaloRep.choose('ồn ào');
     await zaloRep.type('Loa kẹo kéo hát đến 1 giờ sáng');
     turn = await zaloRep.type('/menu');
     expect(turn.text).toMatch(/Bạn đang làm dở: phản ánh sự việc\. Gõ \/resume để tiếp tục\./);
@@ -316,7 +316,7 @@ describe('report drafts are not lost', () => {
 
     await tgRep.command('/report');
     await tgRep.press('Không');
-    await tgRep.typeNumberOf('Hạ tầng');
+    await tgRep.typeNumberOf('Đường sá');
     await tgRep.type('Cống bị tắc, nước tràn ra đường');
     let turn: { text: string } = await tgRep.press('Bỏ qua');
     expect(turn.text).toMatch(/Sự việc xảy ra ở đâu/);
@@ -334,7 +334,7 @@ describe('report drafts are not lost', () => {
     turn = await tgRep.press('Bỏ qua');
     expect(turn.text).toMatch(/ẩn danh hay kèm tên/);
     turn = await tgRep.press('Ẩn danh');
-    expect(turn.text).toMatch(/• Loại: 🏗 Hạ tầng, môi trường\n.*\n• Mô tả: Cống bị tắc, nước tràn ra đường\n/);
+    expect(turn.text).toMatch(/• Loại: 🏗 Đường sá, điện, cống, rác, môi trường\n.*\n• Mô tả: Cống bị tắc, nước tràn ra đường\n/);
     turn = await tgRep.typeNumberOf('Gửi phản ánh');
     const tgRef = refOf(turn.text);
 

@@ -28,14 +28,14 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     const cdn = await startPhotoServer(jpeg, cleanups);
 
     // The officer is no group member: /start, language, privacy, "later"; then the ward officer role.
-    const officer = await onboardTelegramWithoutGroup(tg, 7_100_001, { firstName: 'Đại úy', lastName: 'Phường Giảng Võ' }, /Bạn có thể chọn tổ dân phố sau/);
+    const officer = await onboardTelegramWithoutGroup(tg, 7_100_001, { firstName: 'Đại úy', lastName: 'Phường Giảng Võ' }, /Bạn có thể chọn khu dân cư sau/);
     await makeOfficer(t.app, (await personOf(t.app, 'telegram', '7100001')).id, 'HN-GV');
 
     // The resident reports on Zalo, anonymously, security (so the ward police get it at once), with a photo.
     const rep = await onboardZalo(zalo, 'zalo-rep-71', 'Ngô Thị Mai');
     await rep.type('/report');
     await rep.choose('Không');
-    await rep.choose('An ninh');
+    await rep.choose('Trộm cắp');
     await rep.type('Có người lạ đi thử tay nắm cửa ô tô dọc ngõ 5');
     expect((await rep.photo(cdn.url)).text).toMatch(/Đã nhận ảnh/);
     await rep.type('Ngõ 5 Núi Trúc');
@@ -59,7 +59,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
 
     // Open from the notification.
     let turn = await officer.press(`Mở ${ref}`);
-    expect(turn.text).toMatch(new RegExp(`📋 ${ref} — 🛡 An ninh, trật tự, tội phạm\\nTrạng thái: mới · Cấp xử lý: tổ trưởng, tổ phó khu dân cư\\nNgười phản ánh: ${alias}`));
+    expect(turn.text).toMatch(new RegExp(`📋 ${ref} — 🛡 Trộm cắp, đánh nhau, tội phạm\\nTrạng thái: mới · Cấp xử lý: tổ trưởng, tổ phó khu dân cư\\nNgười phản ánh: ${alias}`));
     expect(officer.buttons('Tiếp nhận').map((b) => b.text)).toEqual([
       '👍 Tiếp nhận',
       '❓ Hỏi / trả lời người phản ánh',
@@ -85,10 +85,10 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     expect(zaloText(question)).toMatch(/Muốn trả lời, chọn Trả lời \(gõ số 1\)\.\n\nGõ số thứ tự để chọn:\n1\. ✍️ Trả lời$/);
     await offered(t, 'zalo', rep.id, `c:${c.id}:reply`);
     zturn = await rep.type('1');
-    expect(zturn.text).toMatch(new RegExp(`Gõ thông tin bổ sung cho ${ref}`));
+    expect(zturn.text).toMatch(new RegExp(`Gõ câu trả lời cho người xử lý phản ánh ${ref}`));
     const tgSince = tg.calls.length;
     zturn = await rep.type('Áo khoác xám, đi xe Wave màu đỏ');
-    expect(zturn.text).toMatch(/Đã gửi thông tin bổ sung/);
+    expect(zturn.text).toMatch(/Đã gửi câu trả lời của bạn/);
     const answer = await officer.waitFor(/Áo khoác xám, đi xe Wave màu đỏ/, tgSince);
     expect(tgText(answer)).toBe(`💬 ${alias} nhắn về ${ref}:\n"Áo khoác xám, đi xe Wave màu đỏ"`);
 
@@ -112,9 +112,9 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     expect(stored.events.map((e) => e.type)).toEqual(['created', 'acknowledged', 'asked', 'reporter_message', 'resolved', 'closed_not_fixed']);
     turn = await officer.command('/cases');
     expect(turn.text).toMatch(/Phản ánh đang mở \(1\)/);
-    expect(officer.buttons(ref)[0]!.text).toBe(`${ref} · 🛡 An ninh, trật tự, tội phạm · mở lại`);
+    expect(officer.buttons(ref)[0]!.text).toBe(`${ref} · 🛡 Trộm cắp, đánh nhau, tội phạm · đã mở lại`);
     turn = await officer.press(ref);
-    expect(turn.text).toMatch(/Trạng thái: mở lại/);
+    expect(turn.text).toMatch(/Trạng thái: đã mở lại/);
     expect(turn.text).toContain(`• ${alias}: Áo khoác xám, đi xe Wave màu đỏ`);
 
     // Resolve again; "fixed" closes it.
@@ -124,7 +124,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     await rep.waitFor(/đã được xử lý:\n"Đã bắt giữ đối tượng"/, since);
     await offered(t, 'zalo', rep.id, `c:${c.id}:fixed`);
     zturn = await rep.type(String(rep.numberOf('Đã ổn')));
-    expect(zturn.text).toMatch(new RegExp(`Cảm ơn bạn! Phản ánh ${ref} đã đóng\\.`));
+    expect(zturn.text).toMatch(new RegExp(`Cảm ơn bạn đã phản ánh! Phản ánh ${ref} đã được đóng\\.`));
     stored = await t.app.db.case.findUniqueOrThrow({ where: { ref }, include: { events: { orderBy: { createdAt: 'asc' } } } });
     expect(stored.status).toBe('closed');
     expect(stored.events.map((e) => e.type)).toEqual(['created', 'acknowledged', 'asked', 'reporter_message', 'resolved', 'closed_not_fixed', 'resolved', 'closed']);
@@ -132,7 +132,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     // The queue is empty; the reporter's list shows the status.
     expect((await officer.command('/cases')).text).toMatch(/Hiện không có phản ánh nào đang chờ xử lý/);
     zturn = await rep.type('/myreports');
-    expect(zturn.text).toContain(`${ref} · 🛡 An ninh, trật tự, tội phạm · đã đóng`);
+    expect(zturn.text).toContain(`${ref} · 🛡 Trộm cắp, đánh nhau, tội phạm · đã đóng`);
 
     // Nothing the officer received names the anonymous reporter.
     const toOfficer = tg.calls.filter((call) => String(call.body.chat_id) === '7100001').map((call) => JSON.stringify(call.body));

@@ -20,7 +20,7 @@ const TELEGRAM_TOKEN = '123456789:AAE-fake_telegram_token_alert_channels';
 /** How often the follow-up job may refresh the sender's counts in these tests. */
 const FOLLOW_MS = 500;
 const GROUP = 'HN-GV-01';
-const HEADER = /CẢNH BÁO NGHIÊM TRỌNG/;
+const HEADER = /CẢNH BÁO — .*\(mức cao\)/;
 const EXERCISE = 'DIỄN TẬP — KHÔNG PHẢI TÌNH HUỐNG THẬT';
 const ANSWER_LABELS = ['✅ Đã nhận', '🙆 Tôi an toàn', '🆘 Cần giúp đỡ'];
 
@@ -206,8 +206,8 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     r = await leader.press('Xong');
     expect(r).toMatch(/Loại cảnh báo/);
     r = await leader.type('2'); // 🔥 Cháy, nổ
-    expect(r).toMatch(/Mức độ nghiêm trọng/);
-    r = await leader.type('2'); // Nghiêm trọng
+    expect(r).toMatch(/Mức độ:/);
+    r = await leader.type('2'); // Cao
     expect(r).toMatch(/Tiêu đề ngắn/);
     r = await leader.type('Cháy kho ở ngõ 5');
     r = await leader.type('Đang có cháy tại kho hàng ngõ 5, khói lớn.');
@@ -266,7 +266,7 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     // The sender's live status message: one message, then edits of it.
     const statusCall = await tg.waitForText(leader.chat, /Tình hình cảnh báo/, 10_000);
     const statusId = (statusCall.result as { message_id: number }).message_id;
-    await tg.waitFor((c) => c.method === 'editMessageText' && c.body.message_id === statusId && /Đã gửi: 7\n/.test(textOf(c)), 10_000);
+    await tg.waitFor((c) => c.method === 'editMessageText' && c.body.message_id === statusId && /Đã gửi xong: 7\n/.test(textOf(c)), 10_000);
 
     // Answers: a button on Telegram, "2" typed on Zalo, a button on the web chat.
     expect(await tgResident.pressOn(tgCopies.get(tgResident.chat)!, 'Đã nhận')).toMatch(/Đã ghi nhận câu trả lời/);
@@ -305,7 +305,7 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
 
     // The status message is edited in place until it shows every answer.
     await tg.waitFor(
-      (c) => c.method === 'editMessageText' && c.body.message_id === statusId && /Đã nhận: 1\n🙆 An toàn: 1\n🆘 Cần giúp đỡ: 1/.test(textOf(c)),
+      (c) => c.method === 'editMessageText' && c.body.message_id === statusId && /"Đã nhận": 1\n🙆 "Tôi an toàn": 1\n🆘 "Cần giúp đỡ": 1/.test(textOf(c)),
       10_000,
     );
     const edits = tg.calls.filter((c) => c.method === 'editMessageText' && String(c.body.chat_id) === leader.chat);
@@ -361,7 +361,7 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     expect(count(webUpdate!.text, EXERCISE)).toBe(2);
 
     // Cancel: the same recipients again, with the cancel banner and no answer buttons.
-    const cancelBanner = /✅ ĐÃ HỦY cảnh báo "Cháy kho ở ngõ 5":/;
+    const cancelBanner = /✅ ĐÃ HỦY cảnh báo "Cháy kho ở ngõ 5"\. Bà con không cần làm gì thêm\./;
     r = await leader.pressOn(statusButton('Hủy cảnh báo'), 'Hủy cảnh báo');
     expect(r).toMatch(/Gõ lý do hủy/);
     r = await leader.type('Đã dập tắt hoàn toàn.');
@@ -404,7 +404,7 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     // Plain residents, of this group or another, cannot send alerts: a clear refusal.
     for (const who of [resident, outsider]) {
       const reply = await who.type('/alert');
-      expect(reply).toMatch(/Chỉ tổ trưởng, tổ phó \(cho tổ của mình\) và cán bộ công an \(cho các tổ trong địa bàn\) mới gửi được cảnh báo/);
+      expect(reply).toMatch(/Chỉ tổ trưởng, tổ phó \(cho khu dân cư của mình\) và cán bộ công an \(cho các khu dân cư trong địa bàn\) mới gửi được cảnh báo/);
       expect(reply).not.toMatch(/Loại cảnh báo/);
     }
     const zaloRefusal = await zaloResident.type('/alert');
@@ -437,9 +437,9 @@ describe('alerts on Telegram, Zalo and the web chat', () => {
     expect(r).toMatch(/Đã bắt đầu gửi cảnh báo tới 3 người/);
     const alert = await app.db.alert.findFirstOrThrow();
     expect(alert.expiresAt.getTime() - alert.createdAt.getTime()).toBe(3_600_000);
-    const copy = await tg.waitForText(resident.chat, /CẢNH BÁO TRUNG BÌNH/, 10_000);
+    const copy = await tg.waitForText(resident.chat, /CẢNH BÁO — .*\(mức trung bình\)/, 10_000);
     expect(textOf(copy)).not.toMatch(/DIỄN TẬP/);
-    await zalo.waitFor((c) => c.body.chat_id === zaloResident.id && /CẢNH BÁO TRUNG BÌNH/.test(String(c.body.text)), 10_000);
+    await zalo.waitFor((c) => c.body.chat_id === zaloResident.id && /CẢNH BÁO — .*\(mức trung bình\)/.test(String(c.body.text)), 10_000);
     expect(outsider.received(/CẢNH BÁO/)).toHaveLength(0);
     await vi.waitFor(async () => expect(await app.db.delivery.count({ where: { alertId: alert.id, kind: 'alert', status: 'sent' } })).toBe(3), { timeout: 10_000 });
 

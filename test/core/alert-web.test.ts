@@ -27,7 +27,7 @@ describe('alerts on the web chat', () => {
     r = await leader.say('/alert');
     expect(texts(r)).toMatch(/Loại cảnh báo/);
     r = await leader.pick(r, 'Cháy');
-    r = await leader.pick(r, 'Nghiêm trọng');
+    r = await leader.pick(r, 'Cao');
     r = await leader.say('Cháy kho ở ngõ 5');
     r = await leader.say('Đang có cháy tại kho hàng ngõ 5, khói lớn.');
     r = await leader.say('Tránh xa khu vực, đóng cửa sổ.');
@@ -44,7 +44,7 @@ describe('alerts on the web chat', () => {
     // The sender's status message comes through the outbox, maybe already with the confirmation.
     const first = r.find((m) => /Tình hình cảnh báo/.test(m.text)) ?? (await waitForMessage(leader, /Tình hình cảnh báo/));
 
-    const copies = await Promise.all(residents.map((w) => waitForMessage(w, /CẢNH BÁO NGHIÊM TRỌNG/)));
+    const copies = await Promise.all(residents.map((w) => waitForMessage(w, /CẢNH BÁO — .*\(mức cao\)/)));
     for (const copy of copies) {
       expect(copy.text.match(/DIỄN TẬP/g)?.length).toBe(2);
       expect(copy.choices?.flat().map((c) => c.label)).toEqual(['✅ Đã nhận', '🙆 Tôi an toàn', '🆘 Cần giúp đỡ']);
@@ -55,8 +55,8 @@ describe('alerts on the web chat', () => {
     expect(texts(r)).toMatch(/Đã báo cho .+ \(mã phản ánh PA-/);
     // The web chat cannot edit a message: the sender refreshes the counts with the button.
     r = await leader.choose(first.choices![0]![0]!.id);
-    expect(texts(r)).toMatch(/Đã gửi: 3/);
-    expect(texts(r)).toMatch(/An toàn: 1\n🆘 Cần giúp đỡ: 1/);
+    expect(texts(r)).toMatch(/Đã gửi xong: 3/);
+    expect(texts(r)).toMatch(/"Tôi an toàn": 1\n🆘 "Cần giúp đỡ": 1/);
     const helpCase = await t.app.db.case.findFirstOrThrow({ where: { urgent: true } });
     expect(helpCase.description).toMatch(/cần giúp đỡ/);
     const outsiderMessages = (await outsider.fetchNew()).messages.map((m) => m.text).join('\n');

@@ -65,7 +65,7 @@ async function driveEveryAction(d: Handler, r: Reporter, c: Case, duplicateOf: s
   await r.notFixed(c);
   await d.waitFor(new RegExp(`${c.ref} CHƯA được giải quyết`), mark);
   text = await d.open(c);
-  expect(text).toMatch(/Trạng thái: mở lại/);
+  expect(text).toMatch(/Trạng thái: đã mở lại/);
   expect(text).toContain(`• ${alias}: Trả lời ${c.ref}`);
   expect(await d.act('Đánh dấu trùng')).toMatch(/Gõ mã phản ánh gốc/);
   expect(await d.type(duplicateOf.toLowerCase())).toMatch(new RegExp(`Đã đánh dấu ${c.ref} là trùng`));
@@ -120,7 +120,7 @@ describe('anonymity on every channel', () => {
     // Three anonymous reports: Telegram (photo, pin), Zalo (photo, typed place), web (neither). All reach the ward police.
     await tgRep.command('/report');
     await tgRep.press('Không');
-    await tgRep.press('An ninh');
+    await tgRep.press('Trộm cắp');
     await tgRep.type('Nhóm thanh niên tụ tập đua xe, mang theo hung khí');
     await tgRep.photo('AgACAgIAAxkBAAIanonphoto');
     await tgRep.location(21.0333, 105.8155);
@@ -201,9 +201,9 @@ describe('anonymity on every channel', () => {
       name: 'telegram reporter',
       async answer(c, text) {
         await tgRep.waitFor(new RegExp(`Người xử lý phản ánh ${c.ref} nhắn`));
-        expect((await tgRep.press('Trả lời')).text).toMatch(/Gõ thông tin bổ sung/);
+        expect((await tgRep.press('Trả lời')).text).toMatch(/Gõ câu trả lời cho người xử lý/);
         // The answer is a photo with a caption: it reaches handlers as a photo too.
-        expect((await tgRep.photo('AgACAgIAAxkBAAIanonanswer', text)).text).toMatch(/Đã gửi thông tin bổ sung/);
+        expect((await tgRep.photo('AgACAgIAAxkBAAIanonanswer', text)).text).toMatch(/Đã gửi câu trả lời của bạn/);
       },
       async notFixed(c) {
         await tgRep.waitFor(new RegExp(`Phản ánh ${c.ref} đã được xử lý`));
@@ -215,8 +215,8 @@ describe('anonymity on every channel', () => {
       async answer(c, text) {
         await zaloRep.waitFor(new RegExp(`Người xử lý phản ánh ${c.ref} nhắn`));
         await offered(t, 'zalo', zaloRep.id, `c:${c.id}:reply`, { wait: WAIT });
-        expect((await zaloRep.type('1')).text).toMatch(/Gõ thông tin bổ sung/);
-        expect((await zaloRep.type(text)).text).toMatch(/Đã gửi thông tin bổ sung/);
+        expect((await zaloRep.type('1')).text).toMatch(/Gõ câu trả lời cho người xử lý/);
+        expect((await zaloRep.type(text)).text).toMatch(/Đã gửi câu trả lời của bạn/);
       },
       async notFixed(c) {
         await zaloRep.waitFor(new RegExp(`Phản ánh ${c.ref} đã được xử lý`));
@@ -228,8 +228,8 @@ describe('anonymity on every channel', () => {
       name: 'web reporter',
       async answer(c, text) {
         await webRep.waitFor(new RegExp(`Người xử lý phản ánh ${c.ref} nhắn`));
-        expect(texts(await webRep.client.choose(`c:${c.id}:reply`))).toMatch(/Gõ thông tin bổ sung/);
-        expect(texts(await webRep.say(text))).toMatch(/Đã gửi thông tin bổ sung/);
+        expect(texts(await webRep.client.choose(`c:${c.id}:reply`))).toMatch(/Gõ câu trả lời cho người xử lý/);
+        expect(texts(await webRep.say(text))).toMatch(/Đã gửi câu trả lời của bạn/);
       },
       async notFixed(c) {
         await webRep.waitFor(new RegExp(`Phản ánh ${c.ref} đã được xử lý`));
@@ -319,7 +319,7 @@ describe('anonymity on every channel', () => {
     const rep = await onboardTelegram(tg, 5_560_777, { firstName: 'Nguyễn', lastName: 'Văn Lâm' }, { wait: WAIT });
     await rep.command('/report');
     await rep.press('Không');
-    await rep.press('An ninh');
+    await rep.press('Trộm cắp');
     await rep.type('Mất trộm xe đạp trước cửa nhà');
     await rep.press('Bỏ qua');
     await rep.press('Bỏ qua');

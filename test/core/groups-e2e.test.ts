@@ -31,14 +31,14 @@ afterEach(async () => {
 
 /** /start, Vietnamese, privacy, "later": in no group yet. */
 const startTelegram = (tg: FakeTelegram, userId: number, who: TelegramWho = {}): Promise<TelegramUser> =>
-  onboardTelegramWithoutGroup(tg, userId, who, /Bạn có thể chọn tổ dân phố sau/);
+  onboardTelegramWithoutGroup(tg, userId, who, /Bạn có thể chọn khu dân cư sau/);
 
 /** /start on Zalo up to the "where do you live" question. */
 async function startZalo(zalo: FakeZalo, id: string, name: string): Promise<ZaloUser> {
   const user = zaloUser(zalo, id, name, { messageIds: 'random' });
   expect((await user.type('/start')).text).toMatch(/ngôn ngữ nào/);
   expect((await user.type('1')).text).toMatch(/tự động/);
-  expect((await user.type('1')).text).toMatch(/Bạn sống ở tổ dân phố \/ khu dân cư nào\?/);
+  expect((await user.type('1')).text).toMatch(/Bạn sống ở khu dân cư nào \(tổ dân phố, khu phố, thôn\)\?/);
   return user;
 }
 
@@ -76,13 +76,13 @@ describe('groups: joining by approval across channels', () => {
 
     // A resident on Zalo asks to join with the invite code, typed in lower case with a dash.
     const hung = await startZalo(zalo, 'zalo-hung-501', 'Phạm Văn Hùng');
-    expect((await hung.choose('Nhập mã mời')).text).toMatch(/Bạn hãy gõ mã mời/);
+    expect((await hung.choose('Nhập mã mời')).text).toMatch(/Mời bạn gõ mã mời/);
     let zturn = await hung.type('kmb-567');
     expect(zturn.text).toMatch(ASK_NOTE);
     expect(zturn.text).toMatch(/• Bỏ qua/); // beside a typed answer, Zalo lists the words, not numbers
     zturn = await hung.type('bo qua');
     expect(zturn.text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}\\. Tổ trưởng sẽ duyệt và tôi sẽ báo cho bạn\\.`));
-    expect(zturn.text).toMatch(/chỉ thấy bạn là một mã số/);
+    expect(zturn.text).toMatch(/chưa thấy tên hiển thị của bạn, chỉ thấy một mã số/);
     const hungId = await personId(t, 'zalo', 'zalo-hung-501');
     const hungRequest = await membershipOf(t, 'HN-GV-02', hungId);
     expect(hungRequest.state).toBe('pending');
@@ -127,13 +127,13 @@ describe('groups: joining by approval across channels', () => {
     await mai.waitFor(new RegExp(`Yêu cầu tham gia ${GROUP2} của bạn chưa được đồng ý`), zsince);
     expect((await membershipOf(t, 'HN-GV-02', maiId)).state).toBe('refused');
     zturn = await mai.type('/groups');
-    expect(zturn.text).toMatch(/Bạn chưa tham gia nhóm nào/);
+    expect(zturn.text).toMatch(/Bạn chưa tham gia khu dân cư nào/);
     await mai.type('/menu');
 
     // Several groups: Hùng browses the area tree to an open group, and joins a third with a code.
     zturn = await hung.type('/groups');
-    expect(zturn.text).toMatch(/Nhóm của bạn/);
-    await hung.choose('Tham gia nhóm khác');
+    expect(zturn.text).toMatch(/Khu dân cư của bạn/);
+    await hung.choose('Tham gia khu dân cư khác');
     expect((await hung.choose('Chọn theo tỉnh')).text).toMatch(/Chọn tỉnh\/thành phố:/);
     expect((await hung.choose('Thành phố Hà Nội')).text).toMatch(/Chọn phường thuộc Thành phố Hà Nội:/);
     zturn = await hung.choose('Phường Giảng Võ');
@@ -156,17 +156,17 @@ describe('groups: joining by approval across channels', () => {
     zturn = await hung.choose('Tổ dân phố số 3');
     expect(zturn.text).toMatch(/👥 Tổ dân phố số 3 — Phường Ba Đình\nVai trò của bạn: thành viên\nTrạng thái: đang tham gia/);
     expect(zturn.text).not.toMatch(/Số thành viên/); // no leader tools for a member
-    zturn = await hung.choose('Rời nhóm');
+    zturn = await hung.choose('Rời khu dân cư này');
     expect(zturn.text).toMatch(/Bạn chắc chắn muốn rời Tổ dân phố số 3\?/);
     zturn = await hung.choose('Ở lại');
     expect(zturn.text).toMatch(/👥 Tổ dân phố số 3/);
     expect((await membershipOf(t, 'HN-BD-03', hungId)).state).toBe('active');
-    await hung.choose('Rời nhóm');
-    zturn = await hung.choose('Rời nhóm'); // the confirmation's own "leave"
+    await hung.choose('Rời khu dân cư này');
+    zturn = await hung.choose('Rời khu dân cư này'); // the confirmation's own "leave"
     expect(zturn.text).toMatch(/Bạn đã rời Tổ dân phố số 3\./);
     expect((await membershipOf(t, 'HN-BD-03', hungId)).state).toBe('left');
     zturn = await hung.type('/groups');
-    expect(numberedItems(zturn.text).map(([, l]) => l).slice(0, 3)).toEqual([`${GROUP2} (Phường Giảng Võ)`, 'Tổ dân phố số 1 (Phường Giảng Võ)', '➕ Tham gia nhóm khác']);
+    expect(numberedItems(zturn.text).map(([, l]) => l).slice(0, 3)).toEqual([`${GROUP2} (Phường Giảng Võ)`, 'Tổ dân phố số 1 (Phường Giảng Võ)', '➕ Tham gia khu dân cư khác']);
 
     // The audit log: who did what to which membership, and when.
     const audit = await t.app.db.auditLog.findMany({ orderBy: { createdAt: 'asc' } });
@@ -199,7 +199,7 @@ describe('groups: a leader on the web chat', () => {
 
     // The leader of HN-GV-02 uses the web chat.
     const leader: WebLogUser = webLogUser(t.baseUrl);
-    await startWebWithoutGroup(leader, /Bạn có thể chọn tổ dân phố sau/);
+    await startWebWithoutGroup(leader, /Bạn có thể chọn khu dân cư sau/);
     const leaderId = await personId(t, 'web', leader.session);
     await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-GV-02');
     // Roles act only for a person with a messenger account: as if the leader had linked Telegram.
@@ -213,7 +213,7 @@ describe('groups: a leader on the web chat', () => {
     expect((await hoa.type('/join KMB567')).text).toMatch(ASK_NOTE);
     expect((await hoa.type('BỎ QUA')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const web = webLogUser(t.baseUrl);
-    await startWebWithoutGroup(web, /chọn tổ dân phố sau/);
+    await startWebWithoutGroup(web, /chọn khu dân cư sau/);
     expect(texts(await web.say('/join kmb567'))).toMatch(ASK_NOTE);
     expect(texts(await web.say('bỏ qua'))).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const tamId = await personId(t, 'telegram', '7300001');
@@ -254,10 +254,10 @@ describe('groups: a leader on the web chat', () => {
     let turn = await tam.command('/groups');
     turn = await tam.press(GROUP2);
     expect(turn.text).not.toMatch(/Số thành viên/);
-    expect(tam.buttons('Rời nhóm').map((b) => b.text)).toEqual(['👤 Cho thấy tên của tôi', '🚪 Rời nhóm', '📊 Các câu hỏi lấy ý kiến và kết quả', '⬅️ Quay lại']);
-    turn = await tam.press('Cho thấy tên của tôi');
-    expect(turn.text).toContain(`Tổ trưởng, tổ phó ${GROUP2} giờ thấy được tên hiển thị của bạn.`);
-    expect(tam.buttons('Rời nhóm')[0]!.text).toBe('🕶 Không, giữ kín');
+    expect(tam.buttons('Rời khu dân cư này').map((b) => b.text)).toEqual(['👤 Hiện tên của tôi', '🚪 Rời khu dân cư này', '📊 Các câu hỏi lấy ý kiến và kết quả', '⬅️ Quay lại']);
+    turn = await tam.press('Hiện tên của tôi');
+    expect(turn.text).toContain(`Từ nay tổ trưởng, tổ phó ${GROUP2} sẽ thấy tên hiển thị của bạn.`);
+    expect(tam.buttons('Rời khu dân cư này')[0]!.text).toBe('🕶 Ẩn tên của tôi');
 
     // A plain member has no leader tools: a forged button is not an answer, a forged approval is refused.
     turn = await tam.forge('grp:pending');
@@ -295,7 +295,7 @@ describe('groups: a leader on the web chat', () => {
     let zsince = zalo.sent.length;
     r = await leader.pick(r, alias.hoa);
     expect(texts(r)).toContain(`${alias.hoa} — thành viên`);
-    expect(labelsOf(r)).toEqual(['⭐ Giao làm tổ phó', '🤝 Giao làm hòa giải viên', '🚫 Đưa ra khỏi tổ', '⬅️ Quay lại']);
+    expect(labelsOf(r)).toEqual(['⭐ Giao làm tổ phó', '🤝 Giao làm hòa giải viên', '🚫 Đưa ra khỏi khu dân cư', '⬅️ Quay lại']);
     r = await leader.pick(r, 'Giao làm tổ phó');
     expect(texts(r)).toContain(`Đã cập nhật vai trò của ${alias.hoa}.`);
     expect(labelsOf(r)).toContain(`${alias.hoa} · tổ phó`);
@@ -308,8 +308,8 @@ describe('groups: a leader on the web chat', () => {
     expect(texts(r)).toContain(`Đã cập nhật tổ hòa giải: ${alias.web}.`);
     expect(await t.app.db.mediator.count({ where: { groupId: hoaM.groupId, personId: webM.personId } })).toBe(1);
     r = await leader.pick(r, alias.web);
-    expect(labelsOf(r)).toContain('Thôi làm hòa giải viên');
-    r = await leader.pick(r, 'Thôi làm hòa giải viên');
+    expect(labelsOf(r)).toContain('Bỏ vai trò hòa giải viên');
+    r = await leader.pick(r, 'Bỏ vai trò hòa giải viên');
     expect(await t.app.db.mediator.count({ where: { groupId: hoaM.groupId } })).toBe(0);
 
     // The deputy sees the leader's tools but may not appoint deputies.
@@ -320,7 +320,7 @@ describe('groups: a leader on the web chat', () => {
     zturn = await hoa.choose('👥 Thành viên');
     zturn = await hoa.choose(alias.web);
     expect(zturn.text).toContain(`${alias.web} — thành viên`);
-    expect(numberedItems(zturn.text).map(([, l]) => l)).toEqual(['🚫 Đưa ra khỏi tổ', '⬅️ Quay lại']);
+    expect(numberedItems(zturn.text).map(([, l]) => l)).toEqual(['🚫 Đưa ra khỏi khu dân cư', '⬅️ Quay lại']);
     await hoa.type('/menu');
     await expect(t.app.services.groups.setDeputy(hoaId, webM.id, true)).rejects.toMatchObject({ code: 'groups:forbidden' });
     expect(await t.app.services.groups.canManage(hoaId, hoaM.groupId)).toBe(true);
@@ -331,7 +331,7 @@ describe('groups: a leader on the web chat', () => {
     const noticeSince = { tg: tg.calls.length, zalo: zalo.sent.length, web: web.log.length, leader: leader.log.length };
     r = await leader.say('/groups');
     r = await leader.pick(r, GROUP2);
-    r = await leader.pick(r, 'Gửi thông báo cho cả tổ');
+    r = await leader.pick(r, 'Gửi thông báo cho cả khu dân cư');
     expect(texts(r)).toMatch(new RegExp(`Gõ nội dung thông báo gửi tới mọi thành viên ${GROUP2} \\(tối đa 1500 ký tự\\):`));
     r = await leader.say(notice);
     expect(texts(r)).toContain('Đã gửi thông báo tới 4 thành viên.');
@@ -357,21 +357,21 @@ describe('groups: a leader on the web chat', () => {
     zsince = zalo.sent.length;
     r = await leader.pick(r, 'Thành viên');
     r = await leader.pick(r, `${alias.hoa} · tổ phó`);
-    expect(labelsOf(r)[0]).toBe('Thôi làm tổ phó');
-    r = await leader.pick(r, 'Thôi làm tổ phó');
+    expect(labelsOf(r)[0]).toBe('Bỏ vai trò tổ phó');
+    r = await leader.pick(r, 'Bỏ vai trò tổ phó');
     expect(labelsOf(r)).toContain(`${alias.hoa} · thành viên`);
     await hoa.waitFor(new RegExp(`Bạn không còn là tổ phó ${GROUP2}\\.`), zsince);
 
     const webBefore = web.log.length;
     r = await leader.pick(r, alias.web);
-    r = await leader.pick(r, 'Đưa ra khỏi tổ');
+    r = await leader.pick(r, 'Đưa ra khỏi khu dân cư');
     expect(texts(r)).toContain(`Đưa ${alias.web} ra khỏi ${GROUP2}? Người đó sẽ được báo.`);
-    r = await leader.pick(r, 'Đưa ra khỏi tổ');
-    expect(texts(r)).toContain(`Đã đưa ${alias.web} ra khỏi tổ.`);
+    r = await leader.pick(r, 'Đưa ra khỏi khu dân cư');
+    expect(texts(r)).toContain(`Đã đưa ${alias.web} ra khỏi khu dân cư.`);
     expect(labelsOf(r)).not.toContain(`${alias.web} · thành viên`);
-    await web.waitFor(new RegExp(`^Bạn đã được đưa ra khỏi ${GROUP2}\\.$`), webBefore);
+    await web.waitFor(new RegExp(`^Bạn không còn là thành viên của ${GROUP2} \\(tổ trưởng đã đưa bạn ra khỏi danh sách\\)`), webBefore);
     expect((await t.app.db.membership.findUniqueOrThrow({ where: { id: webM.id } })).state).toBe('removed');
-    expect(texts(await web.say('/groups'))).toMatch(/Bạn chưa tham gia nhóm nào/);
+    expect(texts(await web.say('/groups'))).toMatch(/Bạn chưa tham gia khu dân cư nào/);
     await web.say('/menu');
 
     // The invite code: shown, rotated; the old one stops working, the new one works.

@@ -46,7 +46,7 @@ const startWorld = (clock: Clock) => startWorldOnFakes(TELEGRAM_TOKEN, cleanups,
 function onboardTelegram(tg: FakeTelegram, userId: number, who: TelegramWho, inviteCode?: string): Promise<TelegramUser> {
   return inviteCode
     ? joinOnTelegram(tg, userId, who, { code: inviteCode, joined: /Bạn đã tham gia/, keepPrivate: false })
-    : onboardTelegramWithoutGroup(tg, userId, who, /chọn tổ dân phố sau/);
+    : onboardTelegramWithoutGroup(tg, userId, who, /chọn khu dân cư sau/);
 }
 
 /**
@@ -129,7 +129,7 @@ describe('one person on several channels, and erasing them', () => {
 
     await lanZalo.type('/report');
     await lanZalo.choose('Không');
-    await lanZalo.choose('Trật tự công cộng');
+    await lanZalo.choose('ồn ào');
     await lanZalo.type('Quán karaoke đầu ngõ hát to sau 23h');
     await lanZalo.choose('Bỏ qua');
     await lanZalo.type('Đầu ngõ 7 Điện Biên Phủ');
@@ -147,7 +147,7 @@ describe('one person on several channels, and erasing them', () => {
     expect(stored.expiresAt.getTime() - clock.now().getTime()).toBeLessThanOrEqual(10 * MINUTE);
     // Typed on Zalo in lower case with a space: case and spacing do not matter.
     let zturn = await lanZalo.type(`/link ${code.slice(0, 4).toLowerCase()} ${code.slice(4).toLowerCase()}`);
-    expect(zturn.text).toContain('✅ Đã kết nối. Nhóm, phản ánh và cảnh báo của bạn giờ dùng chung trên các ứng dụng.');
+    expect(zturn.text).toContain('✅ Đã kết nối. Khu dân cư, phản ánh và cảnh báo của bạn giờ dùng chung trên các ứng dụng.');
 
     const lanId = tgAccount.personId;
     const oldZaloPersonId = zaloAccount.personId;
@@ -170,7 +170,7 @@ describe('one person on several channels, and erasing them', () => {
     // The case reported on Zalo is in /myreports on Telegram; both groups are under /groups on Zalo.
     let turn = await lanTg.command('/myreports');
     expect(turn.text).toMatch(/Phản ánh của bạn:/);
-    expect(lanTg.buttons(ref!)[0]!.text).toMatch(new RegExp(`^${ref} · 📢 Trật tự công cộng, tiếng ồn · đã gửi, chờ tiếp nhận$`));
+    expect(lanTg.buttons(ref!)[0]!.text).toMatch(new RegExp(`^${ref} · 📢 Gây mất trật tự, ồn ào \\(karaoke, nhậu…\\) · đã gửi, chờ tiếp nhận$`));
     zturn = await lanZalo.type('/groups');
     expect(zturn.text).toContain('Tổ dân phố số 1 (Phường Giảng Võ)');
     expect(zturn.text).toContain('Tổ dân phố số 3 (Phường Ba Đình)');

@@ -61,7 +61,7 @@ describe('phone number', () => {
     expect(await membersSeenByLeader()).not.toMatch(/\+84912345678/);
     r = await member.say('/groups');
     r = await member.pick(r, 'Tổ dân phố số 1');
-    r = await member.pick(r, 'Cho thấy tên của tôi');
+    r = await member.pick(r, 'Hiện tên của tôi');
     expect(await membersSeenByLeader()).toMatch(/\+84912345678/);
 
     r = await member.say('/settings');

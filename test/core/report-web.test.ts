@@ -24,7 +24,7 @@ describe('report flow on the web chat', () => {
     expect(texts(r)).toMatch(/Có ai đang gặp nguy hiểm/);
     r = await resident.pick(r, 'Không');
     expect(texts(r)).toMatch(/Sự việc thuộc loại nào/);
-    r = await resident.pick(r, 'tiếng ồn');
+    r = await resident.pick(r, 'ồn ào');
     r = await resident.say('');
     r = await resident.say('Karaoke rất to sau 23h ở ngõ 12');
     expect(texts(r)).toMatch(/ảnh chụp/);
@@ -49,7 +49,7 @@ describe('report flow on the web chat', () => {
     const question = await waitForMessage(resident, /Nhà số mấy/);
     r = await resident.choose(question.choices![0]![0]!.id);
     r = await resident.say('Nhà số 7');
-    expect(texts(r)).toMatch(/Đã gửi thông tin bổ sung/);
+    expect(texts(r)).toMatch(/Đã gửi câu trả lời của bạn/);
     await waitForMessage(leader, /Nhà số 7/);
 
     r = await leader.say('/cases');

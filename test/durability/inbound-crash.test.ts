@@ -136,7 +136,7 @@ describe('durable inbound: nothing lost, nothing twice', () => {
         const expected = JSON.parse([...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0]) as string[];
         // /start greets and asks the language; "1" picks Vietnamese (the privacy notice); "1" agrees (where do you live).
         expect(expected[0]).toMatch(/trợ lý tự động/);
-        expect(expected.join('\n')).toMatch(/\/delete_me/);
+        expect(expected.join('\n')).toMatch(/Xóa dữ liệu của tôi/);
         expect(expected.at(-1)).toMatch(/tổ dân phố|khu dân cư/i);
         for (let i = 0; i < PEOPLE; i++) {
           const chat = String(FIRST_USER + i);

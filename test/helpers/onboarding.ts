@@ -72,7 +72,7 @@ export async function onboardZalo(zalo: FakeZalo, id: string, name: string, opti
   const menu = /What would you like to do|Bạn muốn làm gì/;
   await user.type('/start', /Which language|ngôn ngữ nào/);
   await user.type(locale === 'vi' ? '1' : '2', /automated|tự động/);
-  await user.type('1', /residential group do you live in|tổ dân phố \/ khu dân cư nào/);
+  await user.type('1', /residential group do you live in|Bạn sống ở khu dân cư nào/);
   await user.type('2', /invite code|mã mời/);
   let turn = await user.type(code, new RegExp(`${menu.source}|${SHARE_ASK.source}`));
   if (keepPrivate && askedToShare(turn.text)) turn = await user.choose(KEEP_PRIVATE, menu);

@@ -99,7 +99,7 @@ describe('P1: numbers are text in free-text steps; labels pick, without accents 
     await makeLeader(t.app, (await personOf(t.app, 'zalo', 'zalo-p1-lead')).id, 'HN-GV-01');
     await leader.type('/alert');
     await leader.choose('An ninh');
-    await leader.choose('Nghiêm trọng');
+    await leader.choose('Cao');
     await leader.type('Trộm xe máy');
     const turn = await leader.type('Có người lạ dắt xe lúc 2 giờ sáng.');
     expect(turn.text).toMatch(/• Bỏ qua/); // beside a typed answer: words, not numbers
@@ -117,11 +117,11 @@ describe('P1: numbers are text in free-text steps; labels pick, without accents 
 describe('P1: 113/114/115 come before anything else, also for a person in no group', () => {
   const NUMBERS = /113 — Công an\n• 114 — Cứu hỏa, cứu nạn\n• 115 — Cấp cứu/;
   const NO_GROUP = /bạn cần chọn khu dân cư của mình trước/;
-  const PLACE = /Bạn sống ở tổ dân phố \/ khu dân cư nào\?/;
+  const PLACE = /Bạn sống ở khu dân cư nào \(tổ dân phố, khu phố, thôn\)\?/;
 
   it('on Telegram, Zalo and the web the emergency question is asked first; "danger" shows the numbers, then where to join', async () => {
     const { tg, zalo, t } = await startWorld(TOKEN, cleanups);
-    const lan = await onboardTelegramWithoutGroup(tg, 812_001, { firstName: 'Lan' }, /chọn tổ dân phố sau/);
+    const lan = await onboardTelegramWithoutGroup(tg, 812_001, { firstName: 'Lan' }, /chọn khu dân cư sau/);
     expect((await lan.command('/report')).text).toMatch(EMERGENCY);
     let turn = await lan.press('Có, đang nguy hiểm');
     expect(tgText(turn.calls[0]!)).toMatch(NUMBERS);
@@ -140,7 +140,7 @@ describe('P1: 113/114/115 come before anything else, also for a person in no gro
     expect(zturn.text).toMatch(PLACE);
 
     const web = createWebClient(t.baseUrl);
-    await startWebWithoutGroup(web, /chọn tổ dân phố sau/);
+    await startWebWithoutGroup(web, /chọn khu dân cư sau/);
     expect(texts(await web.say('/report'))).toMatch(EMERGENCY);
     const replies = await web.say('1');
     expect(replies[0]!.text).toMatch(NUMBERS);
@@ -241,7 +241,7 @@ describe('P1: a join request by approval carries what the person tells the leade
     await makeLeader(t.app, (await personOf(t.app, 'telegram', '815001')).id, 'HN-GV-02');
     const ASK = /Tổ dân phố số 2 cần tổ trưởng duyệt\. Để tổ trưởng biết bạn là ai, hãy gõ họ tên và số nhà/;
 
-    const an = await onboardTelegramWithoutGroup(tg, 815_002, { firstName: 'An' }, /chọn tổ dân phố sau/);
+    const an = await onboardTelegramWithoutGroup(tg, 815_002, { firstName: 'An' }, /chọn khu dân cư sau/);
     expect((await an.command('/join KMB567')).text).toMatch(ASK);
     expect((await an.type('Nguyễn Văn An, nhà số 12')).text).toMatch(/Đã gửi yêu cầu tham gia Tổ dân phố số 2/);
     await leader.waitFor(/xin tham gia Tổ dân phố số 2, nhắn tổ trưởng: "Nguyễn Văn An, nhà số 12"/);
@@ -256,7 +256,7 @@ describe('P1: a join request by approval carries what the person tells the leade
     await leader.waitFor(/nhắn tổ trưởng: "9"/);
 
     const web = createWebClient(t.baseUrl);
-    await startWebWithoutGroup(web, /chọn tổ dân phố sau/);
+    await startWebWithoutGroup(web, /chọn khu dân cư sau/);
     expect(texts(await web.say('/join kmb567'))).toMatch(ASK);
     expect(texts(await web.say('Bỏ qua'))).toMatch(/Đã gửi yêu cầu tham gia/);
     await leader.waitFor(/🙋 Thành viên #[A-Z0-9]+ xin tham gia Tổ dân phố số 2\.$/);

@@ -32,6 +32,6 @@ describe('the dispute category of a report', () => {
     expect(texts(r)).toMatch(/113/);
     r = await resident.pick(r, 'hàng xóm');
     expect(texts(r)).not.toMatch(/tổ hòa giải/);
-    expect(texts(r)).toMatch(/mô tả|Mô tả/);
+    expect(texts(r)).toMatch(/kể lại sự việc|mô tả|Mô tả/);
   });
 });

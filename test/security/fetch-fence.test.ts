@@ -143,7 +143,7 @@ describe('the photo fetch fence', () => {
     const rep = await onboardZalo(zalo, 'zalo-fence-rep', 'Người Thử', { wait: WAIT });
     await rep.type('/report', /Có ai đang gặp nguy hiểm/);
     await rep.choose('Không', /Sự việc thuộc loại nào/);
-    await rep.choose('An ninh', /Bạn hãy mô tả/);
+    await rep.choose('Trộm cắp', /Mời bạn kể lại/);
     await rep.type('Có người lạ đi vào các nhà trong ngõ', /ảnh chụp/);
     const failed = /Không lưu được ảnh/;
     // The review's reproduction: the service's own /healthz (same host as the API root, so only the magic bytes stop it).

@@ -33,7 +33,7 @@ async function caseButton(session: Session, rest: string) {
     }
     case 'reply':
       await svc.reporterView(me, caseId, session.t, session.locale);
-      await session.startFlow('myreports', { caseId }, 'addInfo');
+      await session.startFlow('myreports', { caseId }, 'reply');
       return;
     case 'fixed':
     case 'notfixed': {

@@ -163,7 +163,7 @@ const preview: Step = {
   async prompt(ctx): Promise<Outbound> {
     const d = toDraft(draft(ctx));
     const count = await ctx.services.alerts.audienceSize(d.groupIds);
-    const copy = await ctx.services.alerts.preview(d, ctx.t, ctx.locale);
+    const copy = await ctx.services.alerts.preview(d, ctx.t, ctx.locale, ctx.identity.person.id);
     return {
       text: `${ctx.t('alerts:previewIntro', { count })}\n\n${copy.text}`,
       choices: [

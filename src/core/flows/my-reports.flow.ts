@@ -14,7 +14,10 @@ const list: Step = choiceStep({
       id: `my:open:${c.id}`,
       label: ctx.t('cases:myLine', { ref: c.ref, category: ctx.services.cases.categoryText(ctx.t, c), status: ctx.services.cases.reporterStatusText(ctx.t, c) }),
     }));
-    return { text: ctx.t('cases:myTitle'), choices: pagedChoices(items, page(ctx), ctx.t) };
+    // A way back on every page: on Zalo the list is otherwise a dead end.
+    const rows = pagedChoices(items, page(ctx), ctx.t);
+    rows.push([{ id: 'menu:menu', label: ctx.t('menu:backToMenu') }]);
+    return { text: ctx.t('cases:myTitle'), choices: rows };
   },
   choose(ctx, id) {
     if (id === 'nav:more') {
@@ -86,6 +89,13 @@ const addInfo: Step = messageStep(
   (_ctx, id) => (id === 'nav:back' ? { goto: 'case' } : undefined),
 );
 
+/** "Trả lời" on a handler's question: the prompt speaks of answering, not of adding information. */
+const reply: Step = messageStep(
+  { ask: 'cases:replyAsk', sent: 'cases:replySent' },
+  (ctx) => [[{ id: 'nav:back', label: ctx.t('common:back') }]],
+  (_ctx, id) => (id === 'nav:back' ? { goto: 'case' } : undefined),
+);
+
 /** Right after "Need help" on an alert: where the person is and what they need, for the handlers. */
 const helpDetails: Step = messageStep(
   { ask: 'alerts:helpAskDetails', sent: 'alerts:helpDetailsSent' },
@@ -93,4 +103,4 @@ const helpDetails: Step = messageStep(
   (_ctx, id) => (id === 'my:later' ? { end: true } : undefined),
 );
 
-export const myReportsFlow: Flow = { name: 'myreports', first: 'list', steps: { list, case: caseStep, addInfo, helpDetails } };
+export const myReportsFlow: Flow = { name: 'myreports', first: 'list', steps: { list, case: caseStep, addInfo, reply, helpDetails } };

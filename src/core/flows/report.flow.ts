@@ -162,7 +162,9 @@ async function previewText(ctx: FlowContext): Promise<string> {
     location,
     identity: d.anonymous
       ? ctx.t('report:previewAnonymous')
-      : ctx.t('report:previewNamed', { name: ctx.identity.person.displayName ?? ctx.t('cases:namelessReporter') }),
+      : ctx.identity.person.displayName
+        ? ctx.t('report:previewNamed', { name: ctx.identity.person.displayName })
+        : ctx.t('report:previewNamedNoName'),
     urgent: d.urgent ? ctx.t('report:previewUrgent') : '',
   });
 }

@@ -15,6 +15,7 @@ import type { Db } from './db.js';
 import type { Outbox, Recipient, Tx } from './outbox.service.js';
 import type { ActorService } from './actor.service.js';
 import { CATEGORY_KEYS, POLICE_CATEGORIES, REPORTER_STATUS_KEYS, STATUS_KEYS, type Category } from './case.catalog.js';
+import { policeUnitOf } from './alert.catalog.js';
 import type { Case, Person } from '../../generated/prisma/client.js';
 
 export interface CaseDraft {
@@ -82,7 +83,7 @@ export function createCaseService(deps: CaseServiceDeps) {
       areaCode: r.code,
       areaName: r.name,
       // Without a unit in the data, the unit's usual name (as the migration names old trees' units).
-      unit: r.policeUnit ?? `Công an ${r.name.charAt(0).toLocaleLowerCase('vi')}${r.name.slice(1)}`,
+      unit: policeUnitOf(r),
       step: i + 1,
     }));
   }

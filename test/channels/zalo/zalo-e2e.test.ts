@@ -128,16 +128,16 @@ describe('Zalo long polling: onboarding end to end', () => {
     let turn = await binh.type('/start');
     expect(turn.messages).toHaveLength(1);
     expect(turn.text).toBe(
-      'Xin chào! Tôi là trợ lý tự động của mô hình tự quản khu dân cư.\nBạn muốn dùng ngôn ngữ nào?\n\n' +
+      'Xin chào! Tôi là trợ lý tự động của khu dân cư tự quản, giúp bà con phản ánh sự việc và nhận cảnh báo từ tổ trưởng, công an.\nBạn muốn dùng ngôn ngữ nào?\n\n' +
         'Gõ số thứ tự để chọn:\n1. 🇻🇳 Tiếng Việt\n2. 🇬🇧 English',
     );
 
     turn = await binh.choose('Tiếng Việt');
     expect(turn.text).toMatch(/hệ thống tự động/);
-    expect(turn.text).toMatch(/\/delete_me/);
+    expect(turn.text).toMatch(/Cài đặt → Xóa dữ liệu của tôi/);
     expect(turn.text).toMatch(/Gõ số thứ tự để chọn:\n1\. ✅ Tôi đồng ý\n2\. Không đồng ý$/);
     turn = await binh.choose('Tôi đồng ý');
-    expect(turn.text).toMatch(/Bạn sống ở tổ dân phố/);
+    expect(turn.text).toMatch(/Bạn sống ở khu dân cư nào/);
     turn = await binh.choose('Chọn theo tỉnh');
     expect(turn.text).toMatch(/Chọn tỉnh\/thành phố:\n\nGõ số thứ tự để chọn:\n1\. /);
     turn = await binh.choose('Hà Nội');
@@ -147,9 +147,9 @@ describe('Zalo long polling: onboarding end to end', () => {
     expect(turn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ/);
     turn = await binh.choose('Tổ dân phố số 1');
     expect(turn.messages).toHaveLength(2);
-    expect(turn.messages[0]!.body.text).toMatch(/^Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\.\nTổ trưởng, tổ phó chỉ thấy bạn là một mã số/);
+    expect(turn.messages[0]!.body.text).toMatch(/^Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\.\nTổ trưởng, tổ phó chưa thấy tên hiển thị của bạn, chỉ thấy một mã số/);
     expect(turn.messages[1]!.body.text).toMatch(/^Bạn muốn làm gì\?\n\nGõ số thứ tự để chọn:\n1\. /);
-    expect(binh.listLabels()).toEqual(expect.arrayContaining(['🌐 Ngôn ngữ / Language', '❓ Hướng dẫn', '👥 Nhóm của tôi']));
+    expect(binh.listLabels()).toEqual(expect.arrayContaining(['🌐 Ngôn ngữ / Language', '❓ Hướng dẫn', '👥 Khu dân cư của tôi']));
 
     // Every list came with the hint right above it.
     for (const call of fake.sent.filter(isSendTo(binh.id))) {
@@ -257,7 +257,7 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.send(binh.event('message.unsupported.received'));
     expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     turn = await binh.send(binh.event('message.voice.received', { url: 'https://example.org/voice.aac' }));
-    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
+    expect(turn.text).toMatch(/🎤 Tôi chưa nghe được tin nhắn thoại\. Bạn hãy gõ chữ/);
     turn = await binh.send(binh.event('message.location.received', { location: { latitude: 21.03, longitude: 105.85 } }));
     expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     // Nobody to answer and nothing to do: dropped quietly.
@@ -283,8 +283,9 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.type('xin chào');
     expect(turn.text).toMatch(pickFromList);
     expect(turn.text).toMatch(languagePrompt);
+    // A sticker is not a wrong answer: the person is told it cannot be read, and asked again.
     turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
-    expect(turn.text).toMatch(pickFromList);
+    expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     expect(turn.text).toMatch(languagePrompt);
     turn = await binh.type('y'.repeat(5000));
     expect(turn.text).toMatch(pickFromList);
@@ -298,7 +299,8 @@ describe('Zalo long polling: bad input', () => {
     await binh.choose('English');
     await binh.type('/lang');
     turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
-    expect(turn.text).toMatch(/Please pick an item from the list/);
+    expect(turn.text).toMatch(/I cannot listen to voice messages or see stickers and videos yet/);
+    expect(turn.text).toMatch(/Choose your language/);
     turn = await binh.type('/cancel');
     expect(turn.text).toMatch(/Cancelled/);
     turn = await binh.send(binh.event('message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
@@ -359,7 +361,7 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.send(start);
     expect(turn.messages).toEqual([]);
     turn = await binh.type('1');
-    expect(turn.text).toMatch(/Bạn sống ở tổ dân phố/);
+    expect(turn.text).toMatch(/Bạn sống ở khu dân cư nào/);
 
     expectPlainTextWithinLimit(fake);
     expect(fake.refusals).toEqual([]);
