@@ -1,6 +1,7 @@
 /**
- * Idempotent confirms across instances on one SQLite file (issue 9 item 2, review M5): two service
- * processes (as `npm start` runs them) share the database; the same report preview's Send press
+ * Idempotent confirms across instances on one database (issue 9 item 2, review M5): two service
+ * processes (as `npm start` runs them) share the database (a SQLite file, or on the PostgreSQL
+ * pass a schema of the test server); the same report preview's Send press
  * reaches both webhooks at the same moment. One case is filed; both answers name its reference
  * (one "sent", one "already sent"). Two processes, not two apps in one process: SQLite's busy wait
  * is synchronous, so two connections in one event loop would wait on each other.
@@ -9,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeTelegram } from '../fakes/fake-telegram-server.js';
 import { databaseUrl, removeDir, sleep, startFake, startService, tempDir, type ServiceProcess } from '../../bench/fanout-harness.js';
 import { openDatabase } from '../../src/persistence/database.js';
+import { TEST_POSTGRES_URL, dropTestDatabase, testDatabaseUrl } from '../helpers/test-app.js';
 
 const SECRET = 'two_processes_secret_77';
 const USER = 8_300_001;
@@ -19,20 +21,24 @@ const ALREADY = /Phản ánh này đã được gửi rồi, không gửi lại 
 let services: ServiceProcess[] = [];
 let fakes: FakeTelegram[] = [];
 let dirs: string[] = [];
+let databases: string[] = [];
 afterEach(async () => {
   for (const s of services) await s.kill();
   for (const f of fakes) await f.close();
   for (const d of dirs) removeDir(d);
+  for (const u of databases) await dropTestDatabase(u);
+  databases = [];
   services = [];
   fakes = [];
   dirs = [];
 });
 
-describe('a report confirmed at two processes on one SQLite file', () => {
+describe(`a report confirmed at two processes on one ${TEST_POSTGRES_URL ? 'PostgreSQL schema' : 'SQLite file'}`, () => {
   it('files one case; both answers carry its reference', async () => {
     const dir = tempDir('bot-confirm2-');
     dirs.push(dir);
-    const url = databaseUrl(dir);
+    const url = TEST_POSTGRES_URL ? testDatabaseUrl(dir) : databaseUrl(dir);
+    if (TEST_POSTGRES_URL) databases.push(url);
     const fake = await startFake();
     fakes.push(fake);
     const start = async (env: Record<string, string>) => {
