@@ -9,7 +9,7 @@
  *  - a request naming no other party is refused in words; a request is withdrawn by its requester;
  *    one involving violence is referred and becomes a police case; someone off the team cannot act.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startWorld, type Cleanups } from '../helpers/world.js';
 import { onboardTelegram, onboardZalo, onboardWebInboxUser } from '../helpers/onboarding.js';
 import { makeLeader, personOf } from '../helpers/roles.js';
@@ -54,6 +54,16 @@ describe('mediation', () => {
     const { tg, zalo, t, time, db, mediator } = await world();
     const web = await onboardWebInboxUser(t);
     const bao = await onboardZalo(zalo, 'zl-med-bao0001', 'Bảo hàng xóm');
+    // The worker offers a notification's choices once the platform took it; a typed label answers
+    // it from then on (a person reads before typing; the test waits for the offer instead).
+    const offeredToBao = (label: string) =>
+      vi.waitFor(
+        async () => {
+          const account = await db.channelAccount.findFirstOrThrow({ where: { channel: 'zalo', externalId: 'zl-med-bao0001' }, include: { conversation: true } });
+          expect(account.conversation?.choices ?? '').toContain(label);
+        },
+        { timeout: 15_000, interval: 10 },
+      );
     const subject = 'Nhà bên cạnh để chó sủa cả đêm và xả nước sang sân nhà tôi';
 
     // The request, from the web chat, inviting the other party with a code.
@@ -90,6 +100,7 @@ describe('mediation', () => {
     const proposal = await web.waitFor(/đề xuất buổi hòa giải[\s\S]*nhà văn hóa tổ 1/);
     expect(texts(await web.client.choose(proposal.choices!.flat().find((c) => /đến được/.test(c.label) && !/không/.test(c.label))!.id))).toMatch(/Đã báo tổ hòa giải/);
     await bao.waitFor(/đề xuất buổi hòa giải/);
+    await offeredToBao('Tôi đến được');
     expect((await bao.choose('Tôi đến được')).text).toMatch(/Đã báo tổ hòa giải/);
     const answers = await mediator.waitFor(/Trả lời: người đề nghị đồng ý; bên kia đồng ý/);
 
@@ -112,6 +123,7 @@ describe('mediation', () => {
     const ask = await web.waitFor(/Đã 30 ngày từ buổi hòa giải/);
     await web.client.choose(ask.choices!.flat().find((c) => /Vẫn được giữ/.test(c.label))!.id);
     await bao.waitFor(/Đã 30 ngày từ buổi hòa giải/);
+    await offeredToBao('Không còn được giữ');
     await bao.choose('Không còn được giữ');
     await mediator.waitFor(/Sau 30 ngày: người đề nghị vẫn được giữ; bên kia không còn được giữ/);
     const row = await db.mediation.findFirstOrThrow({ where: { ref } });
