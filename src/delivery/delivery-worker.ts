@@ -22,7 +22,7 @@
  * - Each send is logged with the log id of the update that queued it (Delivery.traceId).
  */
 import type { Db } from '../core/services/db.js';
-import { claimQueued, markSent } from '../persistence/delivery-claims.js';
+import { claimQueued, dueRows, markSent, markSentNow, rowsWaitingForRetry } from '../persistence/delivery-claims.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -156,40 +156,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const room = batchSize - queue.length;
     if (room <= 0) return 0;
     if (options.mayClaim && !options.mayClaim()) return 0;
-    const select = { id: true, chatId: true, accountId: true, kind: true, alertId: true, attempts: true, payload: true, createdAt: true, traceId: true } as const;
-    const due = { channel: target.name, status: 'queued', nextAttemptAt: { lte: at } };
     // Chats with a direct reply waiting come first, with everything queued before it for them (order per chat).
-    const replyChats = await db.delivery.findMany({
-      where: { ...due, kind: 'reply' },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-      take: room,
-      select: { chatId: true },
-    });
-    const urgent = replyChats.length
-      ? await db.delivery.findMany({
-          where: { ...due, chatId: { in: [...new Set(replyChats.map((r) => r.chatId))] } },
-          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-          take: room,
-          select,
-        })
-      : [];
-    const rest =
-      urgent.length < room
-        ? await db.delivery.findMany({
-            where: { ...due, id: { notIn: urgent.map((u) => u.id) } },
-            orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-            take: room - urgent.length,
-            select,
-          })
-        : [];
-    const candidates = [...urgent, ...rest].filter((c) => !queuedIds.has(c.id) && !stalledChats.has(c.chatId));
+    const candidates = (await dueRows(db, target.name, at, room)).filter((c) => !queuedIds.has(c.id) && !stalledChats.has(c.chatId));
     if (!candidates.length) return 0;
     // A chat whose older message waits for a retry gets nothing newer before it: order per chat holds.
     // Queue order is (createdAt, id): the replies of one turn share a creation time.
-    const waiting = await db.delivery.findMany({
-      where: { channel: target.name, status: 'queued', nextAttemptAt: { gt: at }, chatId: { in: [...new Set(candidates.map((c) => c.chatId))] } },
-      select: { chatId: true, createdAt: true, id: true },
-    });
+    const waiting = await rowsWaitingForRetry(db, target.name, at, [...new Set(candidates.map((c) => c.chatId))]);
     const before = (a: { createdAt: Date; id: string }, b: { createdAt: Date; id: string }) =>
       a.createdAt.getTime() < b.createdAt.getTime() || (a.createdAt.getTime() === b.createdAt.getTime() && a.id < b.id);
     const heldFrom = new Map<string, { createdAt: Date; id: string }>();
@@ -254,8 +226,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   async function record(batch: Result[], back: string[]): Promise<void> {
     const ops = [];
     const sent = batch.filter((r): r is Extract<Result, { ok: true }> => r.ok);
+    const sentRecords = sent.map((r) => ({ id: r.id, at: r.at, platformMessageId: r.messageIds.join(',') }));
+    if (sent.length === batch.length && !back.length && !sent.some((r) => r.row.kind === 'reply' && r.row.accountId === null)) {
+      // The usual batch, sends only: one prepared statement instead of a Prisma transaction.
+      await markSentNow(db, sentRecords);
+      await afterSent(sent);
+      return;
+    }
     // One statement for every success, whatever the engine (persistence/delivery-claims.ts).
-    if (sent.length) ops.push(markSent(db, sent.map((r) => ({ id: r.id, at: r.at, platformMessageId: r.messageIds.join(',') }))));
+    if (sent.length) ops.push(markSent(db, sentRecords));
     for (const r of batch) {
       if (r.ok) continue;
       const f = r.failure;
@@ -277,10 +256,13 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const erasedReplies = sent.filter((r) => r.row.kind === 'reply' && r.row.accountId === null).map((r) => r.id);
     if (erasedReplies.length) ops.push(db.delivery.deleteMany({ where: { id: { in: erasedReplies } } }));
     if (ops.length) await db.$transaction(ops);
-    if (sent.length && options.afterSent) {
-      const rows = sent.map(({ row, messageIds }) => ({ id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload, messageIds }));
-      await options.afterSent(rows).catch((error) => logger.warn('after-send hook failed', { error }));
-    }
+    await afterSent(sent);
+  }
+
+  async function afterSent(sent: Array<Extract<Result, { ok: true }>>): Promise<void> {
+    if (!sent.length || !options.afterSent) return;
+    const rows = sent.map(({ row, messageIds }) => ({ id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload, messageIds }));
+    await options.afterSent(rows).catch((error) => logger.warn('after-send hook failed', { error }));
   }
 
   async function sendOne(row: Claimed, bookedAt: number): Promise<void> {

@@ -55,6 +55,9 @@ export function createPgRunner(connectionString: string, schema: string, max = 5
     async run(sql, ...params) {
       return (await exec(pool, sql, params)).rowCount ?? 0;
     },
+    async returning<T>(sql: string, ...params: unknown[]) {
+      return (await exec(pool, sql, params)).rows as T[];
+    },
     async batch(statements: Statement[]) {
       const client = await pool.connect();
       try {

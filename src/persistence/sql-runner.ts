@@ -16,6 +16,8 @@ export interface SqlRunner {
   get<T>(sql: string, ...params: unknown[]): Promise<T | undefined>;
   all<T>(sql: string, ...params: unknown[]): Promise<T[]>;
   run(sql: string, ...params: unknown[]): Promise<number>;
+  /** A write that returns rows (UPDATE … RETURNING), in a transaction of its own. */
+  returning<T>(sql: string, ...params: unknown[]): Promise<T[]>;
   /** Runs the statements in one transaction; false when a `mustChange` statement changed nothing. */
   batch(statements: Statement[]): Promise<boolean>;
   close?(): Promise<void>;

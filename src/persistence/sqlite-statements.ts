@@ -89,6 +89,7 @@ export function createSqliteStatements(conn: Database.Database) {
     all: async <T>(sql: string, ...params: unknown[]) => query<T>(sql).all(...params),
     // A write outside transaction() could land inside an open Prisma transaction (and roll back with it).
     run: (sql, ...params) => transaction(() => query(sql).run(...params).changes),
+    returning: <T>(sql: string, ...params: unknown[]) => transaction(() => query<T>(sql).all(...params)),
     async batch(statements: Statement[]) {
       try {
         await transaction(() => {
