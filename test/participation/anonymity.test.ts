@@ -47,6 +47,16 @@ describe('anonymity of poll answers and forum opinions', () => {
     // Residents with identifiers nobody else could produce by chance.
     const tgRes = await onboardTelegram(tg, 731_946_286, { firstName: 'Zephyrine', lastName: 'Quimbertova', username: 'zephy_secret_qb' }, { wait: WAIT });
     const zaloRes = await onboardZalo(zalo, 'zr8f3k2m9x7q4v', 'Xandrella Vortigan', { wait: WAIT });
+    // The worker offers a notification's choices once the platform took it; a typed number answers
+    // it from then on (a person reads before typing; the test waits for the offer instead).
+    const offeredToZalo = (label: string) =>
+      vi.waitFor(
+        async () => {
+          const account = await t.app.db.channelAccount.findFirstOrThrow({ where: { channel: 'zalo', externalId: 'zr8f3k2m9x7q4v' }, include: { conversation: true } });
+          expect(account.conversation?.choices ?? '').toContain(label);
+        },
+        { timeout: 15_000, interval: 10 },
+      );
     const webRes = await onboardWebInboxUser(t, { wait: WAIT });
     const people = {
       telegram: await personOf(t.app, 'telegram', '731946286'),
@@ -73,6 +83,7 @@ describe('anonymity of poll answers and forum opinions', () => {
     const tgChoice = await tgRes.waitFor(/Giờ tuần tra nào hợp lý/);
     await tgRes.pressOn(tgChoice, '22 giờ');
     await zaloRes.waitFor(/Giờ tuần tra nào hợp lý/);
+    await offeredToZalo('20 giờ');
     await zaloRes.choose('20 giờ');
     const webChoice = await webRes.waitFor(/Giờ tuần tra nào hợp lý/);
     await webRes.client.choose(findChoice([webChoice], '22 giờ').id);
@@ -89,6 +100,7 @@ describe('anonymity of poll answers and forum opinions', () => {
     await tgRes.type('Tiếng ồn quán nhậu sau nửa đêm');
 
     await zaloRes.waitFor(/Trật tự khu phố/);
+    await offeredToZalo('Gửi ý kiến');
     await zaloRes.choose('Gửi ý kiến');
     await zaloRes.choose('Ẩn danh');
     await zaloRes.type('Xe tải đỗ chắn ngõ ban đêm');
