@@ -22,7 +22,7 @@
  * - Each send is logged with the log id of the update that queued it (Delivery.traceId).
  */
 import type { Db } from '../core/services/db.js';
-import { claimQueued, dueRows, markSent, markSentNow, rowsWaitingForRetry } from '../persistence/delivery-claims.js';
+import { claimQueued, dueRows, markSent, markSentNow, rowsWaitingForRetry, type DueRow } from '../persistence/delivery-claims.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -65,16 +65,8 @@ export interface DeliveryWorkerOptions {
   afterSent?(rows: SentRow[]): Promise<void>;
 }
 
-interface Claimed {
-  id: string;
-  chatId: string;
-  accountId: string | null;
-  kind: string;
-  alertId: string | null;
-  attempts: number;
-  payload: Outbound;
-  traceId: string | null;
-}
+/** A row this worker claimed: the row as read (persistence/delivery-claims.ts), its payload parsed. */
+type Claimed = Omit<DueRow, 'payload' | 'createdAt'> & { payload: Outbound };
 
 type Result =
   | { id: string; ok: true; messageIds: string[]; at: Date; row: Claimed }
