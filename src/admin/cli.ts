@@ -35,7 +35,7 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
     accounts: (db) => listAccounts(db, args.join(' '), t, out, config.defaultLocale),
     grant: (db) => changeRole(db, 'grant', args, t, out, config.defaultLocale),
     revoke: (db) => changeRole(db, 'revoke', args, t, out, config.defaultLocale),
-    audit: (db) => showAudit(db, Number(args[0] ?? 50), t, out),
+    audit: (db) => showAudit(db, Number(args[0] ?? 50), t, out, config.defaultLocale),
   };
   const handler = handlers[command];
   if (!handler) {
@@ -160,6 +160,8 @@ async function listAreas(db: Db, t: T, out: (line: string) => void): Promise<num
  * needs an existing account, and works only once that person linked Telegram or Zalo.
  */
 const BAD_ID_KEYS = { telegram: 'admin:badId_telegram', zalo: 'admin:badId_zalo', web: 'admin:badId_web' } as const;
+/** The role as the administrator says it ("tổ trưởng"); the command itself takes the English word (leader). */
+const ROLE_KEYS: Record<GrantableRole, string> = { leader: 'admin:role_leader', deputy: 'admin:role_deputy', officer: 'admin:role_officer', admin: 'admin:role_admin' };
 
 async function changeRole(db: Db, verb: 'grant' | 'revoke', rawArgs: string[], t: T, out: (line: string) => void, locale: string): Promise<number> {
   const create = rawArgs.includes('--create');
@@ -198,12 +200,12 @@ async function changeRole(db: Db, verb: 'grant' | 'revoke', rawArgs: string[], t
   if (verb === 'grant') {
     // Check the scope before creating anybody: a mistake changes nothing.
     await roles.grant(null, personId ?? (await checkedScopeThenCreate(db, roles, ref, role, scope, locale)), role, scope);
-    out(t('admin:granted', { role, person: personArg, scope: scope ? ` (${scope})` : '' }));
+    out(t('admin:granted', { role: t(ROLE_KEYS[role]), person: personArg, scope: scope ? ` (${scope})` : '' }));
     if (!personId) out(t('admin:createdInAdvance', { person: personArg }));
     if (ref.channel === 'web' && personId && !(await roles.hasMessengerAccount(personId))) out(t('admin:webNeedsMessenger'));
   } else {
     const count = await roles.revoke(null, personId!, role, scope);
-    out(t('admin:revoked', { role, person: personArg, count }));
+    out(t('admin:revoked', { role: t(ROLE_KEYS[role]), person: personArg, count }));
   }
   return 0;
 }
@@ -227,11 +229,11 @@ async function checkedScopeThenCreate(
   return roles.personFor(ref.channel, ref.id, locale);
 }
 
-async function showAudit(db: Db, limit: number, t: T, out: (line: string) => void): Promise<number> {
+async function showAudit(db: Db, limit: number, t: T, out: (line: string) => void, locale: string): Promise<number> {
   const rows = await db.auditLog.findMany({ orderBy: { createdAt: 'desc' }, take: Number.isFinite(limit) && limit > 0 ? limit : 50 });
   if (!rows.length) out(t('admin:auditEmpty'));
   for (const r of rows) {
-    out(t('admin:auditLine', { time: formatTime(r.createdAt, 'en'), actor: r.actorId ?? t('admin:system'), action: r.action, subject: r.subject ?? '', detail: r.detail === '{}' ? '' : r.detail }));
+    out(t('admin:auditLine', { time: formatTime(r.createdAt, locale), actor: r.actorId ?? t('admin:system'), action: r.action, subject: r.subject ?? '', detail: r.detail === '{}' ? '' : r.detail }));
   }
   return 0;
 }

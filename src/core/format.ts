@@ -21,6 +21,31 @@ export function formatTime(date: Date, locale: string): string {
   return formatter(locale, true).format(date);
 }
 
+/** "26/11/2026": the day only, in Vietnam time (where the time of day does not matter). */
+export function formatDate(date: Date, locale: string): string {
+  let f = formatters.get(`${locale}:day`);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : 'vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric' });
+    formatters.set(`${locale}:day`, f);
+  }
+  return f.format(date);
+}
+
+/**
+ * A Vietnamese phone number as people write it: "+84912345678" (as stored) becomes
+ * "0912 345 678", a landline "+842838221234" becomes "028 3822 1234" (Hà Nội, TP.HCM) or
+ * "0252 382 1234" (other provinces). Numbers of other countries are shown as stored.
+ */
+export function formatPhone(stored: string): string {
+  const digits = stored.replace(/[\s.()-]/g, '');
+  const national = /^\+84\d{9,10}$/.test(digits) ? `0${digits.slice(3)}` : /^0\d{9,10}$/.test(digits) ? digits : undefined;
+  if (!national) return stored;
+  if (national.length === 10) return `${national.slice(0, 4)} ${national.slice(4, 7)} ${national.slice(7)}`;
+  if (national.length === 11 && /^02[48]/.test(national)) return `${national.slice(0, 3)} ${national.slice(3, 7)} ${national.slice(7)}`;
+  if (national.length === 11 && national.startsWith('02')) return `${national.slice(0, 4)} ${national.slice(4, 7)} ${national.slice(7)}`;
+  return national;
+}
+
 /** "14:05" in Vietnam time (for a moment later today). */
 export function formatClock(date: Date, locale: string): string {
   return formatter(locale, false).format(date);

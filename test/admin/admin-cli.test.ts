@@ -248,10 +248,10 @@ describe('admin CLI: roles and the audit log', () => {
     // Leader and deputy are membership roles in a group.
     // Nobody has written to the bot yet: --create grants in advance (the account is made in DEFAULT_LOCALE).
     expect((await admin(env, 'grant', 'leader', 'telegram:111', 'LD-MN-03', '--create')).lines).toEqual([
-      'Đã cấp vai trò leader cho telegram:111 (LD-MN-03).',
+      'Đã cấp vai trò tổ trưởng cho telegram:111 (LD-MN-03).',
       'telegram:111 chưa nhắn tin với bot: tài khoản vừa được tạo, vai trò có hiệu lực từ tin nhắn đầu tiên của người đó.',
     ]);
-    expect((await admin(env, 'grant', 'deputy', 'zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03', '--create')).code).toBe(0);
+    expect((await admin(env, 'grant', 'deputy', 'zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03', '--create')).lines[0]).toBe('Đã cấp vai trò tổ phó cho zalo:7a1b2c3d4e5f6a7b8c9d (LD-MN-03).');
     const memberships = () =>
       inspect(env, (db) =>
         db.membership.findMany({ include: { person: { include: { accounts: true } }, group: true }, orderBy: { createdAt: 'asc' } }).then((rows) =>
@@ -265,7 +265,7 @@ describe('admin CLI: roles and the audit log', () => {
 
     // Mistakes are explained, and change nothing.
     expect(await admin(env, 'grant', 'leader', 'telegram:111', 'NOPE-01')).toMatchObject({ code: 1, text: expect.stringMatching(/Không có tổ dân phố mã "NOPE-01"/) });
-    expect(await admin(env, 'grant', 'officer', 'telegram:222', '--create')).toMatchObject({ code: 1, text: expect.stringMatching(/Vai trò cán bộ cần mã khu vực/) });
+    expect(await admin(env, 'grant', 'officer', 'telegram:222', '--create')).toMatchObject({ code: 1, text: expect.stringMatching(/Vai trò cán bộ công an cần mã khu vực/) });
     expect(await admin(env, 'grant', 'officer', 'telegram:222', 'NOWHERE', '--create')).toMatchObject({ code: 1, text: expect.stringMatching(/Không có khu vực mã "NOWHERE"/) });
     expect(await admin(env, 'grant', 'king', 'telegram:222')).toMatchObject({ code: 1, text: expect.stringMatching(/Vai trò "king" không hợp lệ/) });
     expect(await admin(env, 'grant', 'officer', '222', 'LD-PT')).toMatchObject({ code: 1, text: expect.stringMatching(/không phải kênh:id/) });
@@ -273,9 +273,11 @@ describe('admin CLI: roles and the audit log', () => {
     // The officer of ward LD-PT, and an admin; the running service sees them.
     // The mistakes above created nobody.
     expect(await inspect(env, (db) => db.channelAccount.count({ where: { externalId: '222' } }))).toBe(0);
-    expect((await admin(env, 'grant', 'officer', 'telegram:222', 'LD-PT', '--create')).lines[0]).toBe('Đã cấp vai trò officer cho telegram:222 (LD-PT).');
-    expect(await admin(env, 'grant', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã cấp vai trò officer cho telegram:222 (LD-PT).' }); // twice: still one grant
-    expect((await admin(env, 'grant', 'admin', 'zalo:a41f93c0d8e2b7f65c13', '--create')).code).toBe(0);
+    expect((await admin(env, 'grant', 'officer', 'telegram:222', 'LD-PT', '--create')).lines[0]).toBe('Đã cấp vai trò cán bộ công an cho telegram:222 (LD-PT).');
+    expect(await admin(env, 'grant', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã cấp vai trò cán bộ công an cho telegram:222 (LD-PT).' }); // twice: still one grant
+    expect((await admin(env, 'grant', 'admin', 'zalo:a41f93c0d8e2b7f65c13', '--create')).lines[0]).toBe('Đã cấp vai trò quản trị cho zalo:a41f93c0d8e2b7f65c13.');
+    // The administrator who reads English gets the roles in English; the command takes the same words in both.
+    expect((await admin({ ...env, DEFAULT_LOCALE: 'en' }, 'grant', 'officer', 'telegram:222', 'LD-PT')).text).toBe('Granted the police officer role to telegram:222 (LD-PT).');
 
     const t: TestApp = await startTestApp({ dir });
     cleanups.push(() => t.stop());
@@ -309,13 +311,13 @@ describe('admin CLI: roles and the audit log', () => {
     await expect(app.services.cases.handlerView(officer, inVuNinh.id, tr, 'vi')).rejects.toMatchObject({ code: 'cases:forbidden' });
 
     // Revoking (while the service runs) takes effect at once.
-    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã thu hồi 1 vai trò officer của telegram:222.' });
+    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã thu hồi 1 vai trò cán bộ công an của telegram:222.' });
     expect(await queueRefs(officer)).toEqual([]);
-    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã thu hồi 0 vai trò officer của telegram:222.' });
-    expect((await admin(env, 'revoke', 'admin', 'zalo:a41f93c0d8e2b7f65c13')).text).toBe('Đã thu hồi 1 vai trò admin của zalo:a41f93c0d8e2b7f65c13.');
+    expect(await admin(env, 'revoke', 'officer', 'telegram:222', 'LD-PT')).toMatchObject({ code: 0, text: 'Đã thu hồi 0 vai trò cán bộ công an của telegram:222.' });
+    expect((await admin(env, 'revoke', 'admin', 'zalo:a41f93c0d8e2b7f65c13')).text).toBe('Đã thu hồi 1 vai trò quản trị của zalo:a41f93c0d8e2b7f65c13.');
     expect(await queueRefs(adminId)).toEqual([]);
-    expect((await admin(env, 'revoke', 'leader', 'telegram:111', 'LD-MN-03')).text).toBe('Đã thu hồi 1 vai trò leader của telegram:111.');
-    expect((await admin(env, 'revoke', 'deputy', 'zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03')).text).toBe('Đã thu hồi 1 vai trò deputy của zalo:7a1b2c3d4e5f6a7b8c9d.');
+    expect((await admin(env, 'revoke', 'leader', 'telegram:111', 'LD-MN-03')).text).toBe('Đã thu hồi 1 vai trò tổ trưởng của telegram:111.');
+    expect((await admin(env, 'revoke', 'deputy', 'zalo:7a1b2c3d4e5f6a7b8c9d', 'LD-MN-03')).text).toBe('Đã thu hồi 1 vai trò tổ phó của zalo:7a1b2c3d4e5f6a7b8c9d.');
     expect(await queueRefs(await person('telegram', '111'))).toEqual([]);
     expect((await memberships()).filter(([who]) => who !== 'zalo:zl-reporter-1')).toEqual([
       ['telegram:111', 'LD-MN-03', 'member', 'active'],
@@ -344,10 +346,12 @@ describe('admin CLI: roles and the audit log', () => {
     const audit = await admin(env, 'audit', '8');
     expect(audit.code).toBe(0);
     expect(audit.lines).toHaveLength(8);
-    expect(audit.lines[0]).toMatch(new RegExp(`^\\d{1,2}/\\d{1,2}/\\d{4}.*  hệ thống  role\\.deputy\\.revoked  person:\\S+  \\{"group":"LD-MN-03"\\}$`));
+    // Times as the CLI's language writes them: "14:05 01/12/2026" in Vietnamese (Vietnam time), day first.
+    expect(audit.lines[0]).toMatch(new RegExp(`^\\d{2}:\\d{2} \\d{2}/\\d{2}/\\d{4}  hệ thống  role\\.deputy\\.revoked  person:\\S+  \\{"group":"LD-MN-03"\\}$`));
     expect(audit.lines.some((l) => /  hệ thống  role\.officer\.granted  person:\S+  \{"area":"LD-PT"\}$/.test(l))).toBe(true);
     const english = await admin({ ...env, DEFAULT_LOCALE: 'en' }, 'audit', '3');
     expect(english.lines.every((l) => l.includes('  system  role.'))).toBe(true);
+    expect(english.lines[0]).toMatch(/^\d{2}\/\d{2}\/\d{4}, \d{2}:\d{2}  system  role\.deputy\.revoked /);
   }, 60_000);
 
   it('ADMIN_IDS makes that account an admin at start-up, once, with an audit row', async () => {

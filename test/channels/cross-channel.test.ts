@@ -75,7 +75,8 @@ describe('several channels in one service', () => {
     await onTelegram.press('English');
     await onTelegram.press('I agree');
     await onTelegram.press('invite code');
-    expect(await onTelegram.type('KMA234')).toMatch(/You have joined Tổ dân phố số 1 \(Phường Giảng Võ\)/);
+    expect(await onTelegram.type('KMA234')).toMatch(/to see your name\?/);
+    expect(await onTelegram.press('No, keep it private')).toMatch(/You have joined Tổ dân phố số 1 \(Phường Giảng Võ\)/);
 
     // Zalo, same id: a stranger to the service, greeted from the start in the default language.
     let reply = await onZalo.type('/start');
@@ -119,7 +120,7 @@ describe('several channels in one service', () => {
     // All three start at the same moment.
     const [tgReply, zaReply, webReplies] = await Promise.all([tg.type('/start'), za.type('/start'), web.say('/start')]);
     expect(tgReply).toMatch(/Bạn muốn dùng ngôn ngữ nào/);
-    expect(zaReply).toMatch(/Bạn muốn dùng ngôn ngữ nào\?\n\nGõ số thứ tự để chọn:\n1\. /);
+    expect(zaReply).toMatch(/Bạn muốn dùng ngôn ngữ nào\?\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):\n1\. /);
     expect(texts(webReplies)).toMatch(/Bạn muốn dùng ngôn ngữ nào/);
 
     // Then each goes its own way, interleaved, all at once.
@@ -134,7 +135,11 @@ describe('several channels in one service', () => {
     expect(texts(webAgree)).toMatch(/Which residential group/);
 
     await Promise.all([tg.press('invite code'), za.choose('Nhập mã mời'), web.say('2')]);
-    const [tgDone, zaDone, webDone] = await Promise.all([tg.type('KMA234'), za.type('dbc345'), web.say('HBD678')]);
+    const [tgAsk, zaAsk, webAsk] = await Promise.all([tg.type('KMA234'), za.type('dbc345'), web.say('HBD678')]);
+    expect(tgAsk).toMatch(/to see your name\?/);
+    expect(zaAsk).toMatch(/thấy tên của bạn không\?/);
+    expect(texts(webAsk)).toMatch(/to see your name\?/);
+    const [tgDone, zaDone, webDone] = await Promise.all([tg.press('No, keep it private'), za.choose('Không, giữ kín'), web.say('2')]);
     expect(tgDone).toMatch(/You have joined Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(zaDone).toMatch(/Bạn đã tham gia Tổ dân phố số 3 \(Phường Ba Đình\)/);
     expect(texts(webDone)).toMatch(/You have joined Tổ dân phố số 5 \(Phường Hoàn Kiếm\)/);

@@ -52,7 +52,7 @@ describe('report flow on Telegram', () => {
     // "Danger now": 113/114/115 at once, in their own message, before the next question.
     turn = await rep.press('Có, đang nguy hiểm');
     expect(turn.calls.map((c) => c.method)).toEqual(['sendMessage', 'sendMessage']);
-    expect(tgText(turn.calls[0]!)).toMatch(/113 — Công an\n• 114 — Cứu hỏa, cứu nạn\n• 115 — Cấp cứu/);
+    expect(tgText(turn.calls[0]!)).toMatch(/113 — Công an\n• 114 — Cứu hỏa, cứu nạn\n• 115 — Cấp cứu\n• 112 — Tìm kiếm cứu nạn\n/);
     expect(tgText(turn.calls[1]!)).toMatch(/^Sự việc thuộc loại nào\?/);
 
     // Category by typing its number.
@@ -61,9 +61,9 @@ describe('report flow on Telegram', () => {
 
     // Empty and too long descriptions are refused in Vietnamese and the question is asked again.
     turn = await rep.type('   ');
-    expect(turn.text).toMatch(/Tin nhắn đang trống\. Bạn hãy gõ nội dung\.\n---\nMời bạn kể lại sự việc/);
+    expect(turn.text).toMatch(/Tin nhắn đang trống\. Mời bạn gõ nội dung\.\n---\nMời bạn kể lại sự việc/);
     turn = await rep.type('x'.repeat(2001));
-    expect(turn.text).toMatch(/Tin nhắn quá dài \(2001 ký tự\)\. Bạn hãy viết gọn lại, tối đa 2000 ký tự\.\n---\nMời bạn kể lại sự việc/);
+    expect(turn.text).toMatch(/Tin nhắn quá dài \(2001 ký tự\)\. Vui lòng viết gọn lại, tối đa 2000 ký tự\.\n---\nMời bạn kể lại sự việc/);
     turn = await rep.type('Khói bốc lên từ tầng 2 nhà số 9');
     expect(turn.text).toMatch(/Bạn có ảnh chụp sự việc không/);
 
@@ -102,10 +102,10 @@ describe('report flow on Telegram', () => {
     // The photo is re-encoded without metadata before anyone sees it: what Telegram gets is the stored copy.
     expect(toLeader.body.photo).toEqual({ filename: 'photo.jpg', size: (await storedBytes(t, c.photoMediaId!)).length });
     expect(tgText(toLeader)).toMatch(/🔥 Cháy, nổ 🚨 KHẨN/);
-    expect(tgText(toLeader)).toMatch(/Người phản ánh: Người phản ánh #[A-HJ-KMNP-Z2-9]{4}/);
+    expect(tgText(toLeader)).toMatch(/Người phản ánh: ẩn danh #[A-HJ-KMNP-Z2-9]{4}/);
     expect(tgText(toLeader)).toMatch(/Vị trí: 21\.03120, 105\.82010/);
     expect(tgText(toLeader)).toMatch(/Bản đồ: https:\/\/maps\.google\.com\/\?q=21\.03120,105\.82010/); // a map link for handlers
-    expect(keyboardOf(toLeader)).toEqual([{ text: `Mở ${ref}`, callback_data: `c:${c.id}:open` }]);
+    expect(keyboardOf(toLeader)).toEqual([{ text: `Xem ${ref}`, callback_data: `c:${c.id}:open` }]);
 
     // Web deputy: the photo from this server's /media path.
     const toDeputy = await deputy.waitFor(new RegExp(`Phản ánh mới ${ref}`));
@@ -144,11 +144,11 @@ describe('report flow on Zalo', () => {
 
     let turn = await rep.type('/report');
     expect(turn.calls).toHaveLength(1);
-    expect(turn.text).toBe('Is anyone in danger right now?\n\nType a number to choose:\n1. 🚨 Yes, danger now\n2. No');
+    expect(turn.text).toBe('Is anyone in danger right now?\n\nReply by typing a number (for example: 1):\n1. 🚨 Yes, danger now\n2. No');
 
     turn = await rep.type('1');
     expect(turn.calls).toHaveLength(2);
-    expect(zaloText(turn.calls[0]!)).toMatch(/^🚨 Call now:\n• 113 — Police\n• 114 — Fire and rescue\n• 115 — Ambulance/);
+    expect(zaloText(turn.calls[0]!)).toMatch(/^🚨 Call now:\n• 113 — Police\n• 114 — Fire and rescue\n• 115 — Ambulance\n• 112 — Search and rescue\n/);
     expect(zaloText(turn.calls[1]!)).toMatch(/^What kind of incident is it\?/);
 
     turn = await rep.choose('Theft');

@@ -44,7 +44,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     expect(zturn.text).toMatch(/Tổ trưởng, tổ phó Tổ dân phố số 1 và Công an phường Giảng Võ sẽ tiếp nhận và xử lý/);
     const ref = refOf(zturn.text);
     const c = await t.app.db.case.findUniqueOrThrow({ where: { ref } });
-    const alias = `Người phản ánh #${c.alias}`;
+    const alias = `ẩn danh #${c.alias}`;
 
     // The officer's notification: the photo uploaded to Telegram, the case as caption, an Open button.
     const note = await officer.waitFor(new RegExp(`Phản ánh mới ${ref}`));
@@ -55,10 +55,10 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     expect((await uploadedBytes(tg, note)).equals(storedCopy)).toBe(true);
     expect(tgText(note)).toContain(`Người phản ánh: ${alias}`);
     expect(tgText(note)).toMatch(/Nơi xảy ra: Ngõ 5 Núi Trúc/);
-    expect(keyboardOf(note)).toEqual([{ text: `Mở ${ref}`, callback_data: `c:${c.id}:open` }]);
+    expect(keyboardOf(note)).toEqual([{ text: `Xem ${ref}`, callback_data: `c:${c.id}:open` }]);
 
     // Open from the notification.
-    let turn = await officer.press(`Mở ${ref}`);
+    let turn = await officer.press(`Xem ${ref}`);
     expect(turn.text).toMatch(new RegExp(`📋 ${ref} — 🛡 Trộm cắp, đánh nhau, tội phạm\\nTrạng thái: mới · Cấp xử lý: tổ trưởng, tổ phó khu dân cư\\nNgười phản ánh: ${alias}`));
     expect(officer.buttons('Tiếp nhận').map((b) => b.text)).toEqual([
       '👍 Tiếp nhận',
@@ -67,7 +67,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
       '✅ Đã xử lý xong',
       '🔁 Đánh dấu trùng',
       '⬆️ Chuyển cấp trên',
-      '⬅️ Danh sách',
+      '⬅️ Về danh sách',
     ]);
 
     // Acknowledge: the reporter hears of it on Zalo.
@@ -82,7 +82,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     turn = await officer.type('Người đó mặc áo màu gì?');
     expect(turn.text).toMatch(/Đã gửi tới người phản ánh/);
     const question = await rep.waitFor(/"Người đó mặc áo màu gì\?"/, since);
-    expect(zaloText(question)).toMatch(/Muốn trả lời, chọn Trả lời \(gõ số 1\)\.\n\nGõ số thứ tự để chọn:\n1\. ✍️ Trả lời$/);
+    expect(zaloText(question)).toMatch(/Muốn trả lời, chọn Trả lời \(gõ số 1\)\.\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):\n1\. ✍️ Trả lời$/);
     await offered(t, 'zalo', rep.id, `c:${c.id}:reply`);
     zturn = await rep.type('1');
     expect(zturn.text).toMatch(new RegExp(`Gõ câu trả lời cho người xử lý phản ánh ${ref}`));
@@ -90,7 +90,7 @@ describe('a case across channels: Zalo reporter, Telegram ward officer', () => {
     zturn = await rep.type('Áo khoác xám, đi xe Wave màu đỏ');
     expect(zturn.text).toMatch(/Đã gửi câu trả lời của bạn/);
     const answer = await officer.waitFor(/Áo khoác xám, đi xe Wave màu đỏ/, tgSince);
-    expect(tgText(answer)).toBe(`💬 ${alias} nhắn về ${ref}:\n"Áo khoác xám, đi xe Wave màu đỏ"`);
+    expect(tgText(answer)).toBe(`💬 Người phản ánh (${alias}) nhắn về ${ref}:\n"Áo khoác xám, đi xe Wave màu đỏ"`);
 
     // Resolve; the reporter says "not fixed" by typing its number.
     since = zalo.sent.length;

@@ -100,7 +100,7 @@ describe.skipIf(!haveChromium)(haveChromium ? 'console in Chromium' : `console i
 
       await page.getByRole('link', { name: target.ref }).click();
       await page.waitForURL(`**/console/cases/${target.id}`);
-      await expect.poll(() => page.locator('dd.reporter').textContent()).toBe(`Người phản ánh #${target.alias}`);
+      await expect.poll(() => page.locator('dd.reporter').textContent()).toBe(`ẩn danh #${target.alias}`);
       expect(await page.getByRole('link', { name: 'Xem trên bản đồ' }).getAttribute('href')).toContain('mlat=21.0333');
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
       await page.screenshot({ path: path.join(SHOTS, `case-${width}.png`), fullPage: true });

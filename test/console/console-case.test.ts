@@ -1,7 +1,7 @@
 /**
  * A case through every handler action from the console, with the reporter on Telegram seeing
  * each step as in chat; bad input is refused beside its field and saves nothing; the HTML
- * never carries anything about an anonymous reporter but "Người phản ánh #ALIAS".
+ * never carries anything about an anonymous reporter but "ẩn danh #ALIAS".
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { onboardTelegram } from '../helpers/onboarding.js';
@@ -70,7 +70,7 @@ describe('a case handled from the console', () => {
     };
 
     let html = await open();
-    expect(html).toContain(`Người phản ánh #${c.alias}`);
+    expect(html).toContain(`ẩn danh #${c.alias}`);
     expect(html).toContain('Đèn đường trước nhà số 12 hỏng &lt;b&gt;ba&lt;/b&gt; hôm nay &amp; tối om');
     expect(html).toContain('https://www.openstreetmap.org/?mlat=21.0333&amp;mlon=105.8142');
     // The photo through a short-lived signed link (the media service's), served as an image.
@@ -105,7 +105,7 @@ describe('a case handled from the console', () => {
     await reporterTg.press('Trả lời');
     await reporterTg.type('Từ 19 giờ tối qua');
     html = await open();
-    expect(html).toContain(`Người phản ánh #${c.alias}`);
+    expect(html).toContain(`ẩn danh #${c.alias}`);
     expect(html).toContain('Từ 19 giờ tối qua');
 
     html = await act('note', 'Đã báo điện lực phường');
@@ -137,6 +137,6 @@ describe('a case handled from the console', () => {
     const accounts = await app.db.channelAccount.findMany({ where: { personId: reporter.id } });
     const identifiers = ['Zephyrine', 'Quimbertova', 'zephy_secret_qb', '+84912738465', '912738465', String(REPORTER_ID), reporter.id, ...accounts.flatMap((a) => [a.id, a.externalId, a.chatId])];
     for (const page of pages) for (const id of identifiers) expect(page, `a console page carries ${id}`).not.toContain(id);
-    expect(pages.some((p) => p.includes(`Người phản ánh #${c.alias}`))).toBe(true);
+    expect(pages.some((p) => p.includes(`ẩn danh #${c.alias}`))).toBe(true);
   });
 });

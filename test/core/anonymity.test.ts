@@ -48,7 +48,7 @@ interface Reporter {
 
 /** Every handler action on one case, with the reporter answering and saying "not fixed". */
 async function driveEveryAction(d: Handler, r: Reporter, c: Case, duplicateOf: string): Promise<void> {
-  const alias = `Người phản ánh #${c.alias}`;
+  const alias = `ẩn danh #${c.alias}`;
   let text = await d.open(c);
   expect(text, `${d.name} opens ${c.ref}`).toContain(`Người phản ánh: ${alias}`);
   expect(await d.act('Tiếp nhận')).toMatch(new RegExp(`Đã tiếp nhận ${c.ref}`));
@@ -56,7 +56,7 @@ async function driveEveryAction(d: Handler, r: Reporter, c: Case, duplicateOf: s
   expect(await d.type(`Về ${c.ref}: bạn thấy lúc mấy giờ?`)).toMatch(/Đã gửi tới người phản ánh/);
   let mark = await d.mark();
   await r.answer(c, `Trả lời ${c.ref}: khoảng 22 giờ tối qua`);
-  await d.waitFor(new RegExp(`${alias} nhắn về ${c.ref}`), mark);
+  await d.waitFor(new RegExp(`Người phản ánh \\(${alias}\\) nhắn về ${c.ref}`), mark);
   expect(await d.act('Ghi chú nội bộ')).toMatch(/Gõ ghi chú nội bộ/);
   expect(await d.type(`Ghi chú ${c.ref}: đã báo tổ bảo vệ an ninh theo dõi`)).toMatch(/Đã lưu ghi chú nội bộ/);
   expect(await d.act('Đã xử lý xong')).toMatch(/Gõ kết quả xử lý/);
@@ -160,7 +160,7 @@ describe('anonymity on every channel', () => {
       name: 'telegram leader',
       mark: async () => tg.calls.length,
       waitFor: (pattern, mark) => tgLeader.waitFor(pattern, mark),
-      open: async (c) => (await tgLeader.press(`Mở ${c.ref}`)).text,
+      open: async (c) => (await tgLeader.press(`Xem ${c.ref}`)).text,
       act: async (label) => (await tgLeader.press(label)).text,
       type: async (text) => (await tgLeader.type(text)).text,
       command: async (text) => (await tgLeader.command(text)).text,
@@ -248,8 +248,8 @@ describe('anonymity on every channel', () => {
       expect(list, handler.name).toMatch(/Phản ánh đang mở \(3\)/);
       for (const c of [caseA!, caseB!, caseC!]) {
         const view = await handler.act(`${c.ref} · `);
-        expect(view, `${handler.name} views ${c.ref}`).toContain(`Người phản ánh: Người phản ánh #${c.alias}`);
-        await handler.act('Danh sách');
+        expect(view, `${handler.name} views ${c.ref}`).toContain(`Người phản ánh: ẩn danh #${c.alias}`);
+        await handler.act('Về danh sách');
       }
     }
 
@@ -281,9 +281,9 @@ describe('anonymity on every channel', () => {
       }
       const all = messages.join('\n');
       for (const c of [caseA!, caseB!, caseC!]) {
-        expect(all, `${handler} sees the alias of ${c.ref}`).toContain(`Người phản ánh #${c.alias}`);
+        expect(all, `${handler} sees the alias of ${c.ref}`).toContain(`ẩn danh #${c.alias}`);
         // What the reporter wrote, the thread and the notifications all use the alias.
-        expect(all).toContain(`Người phản ánh #${c.alias} nhắn về ${c.ref}`);
+        expect(all).toContain(`Người phản ánh (ẩn danh #${c.alias}) nhắn về ${c.ref}`);
       }
       expect(all).not.toMatch(/Đã có lỗi xảy ra/);
     }

@@ -59,6 +59,8 @@ const GROUP2 = 'Tổ dân phố số 2';
 const REQUEST = (alias: string) => new RegExp(`^🙋 Thành viên #${alias} xin tham gia ${GROUP2}(\\.|, nhắn tổ trưởng: )`);
 /** A group by approval first asks what the leader should know; the answer "bỏ qua" (typed, no accents needed) sends none. */
 const ASK_NOTE = new RegExp(`${GROUP2} cần tổ trưởng duyệt`);
+/** Then every join asks whether the group's leaders may see the person's name. */
+const ASK_SHARE = (group: string) => new RegExp(`Bạn có muốn tổ trưởng, tổ phó ${group} thấy tên của bạn không\\? \\(Nếu không, họ chỉ thấy mã số như #A7K2\\.\\)`);
 
 // ---------------------------------------------------------------------------
 
@@ -81,8 +83,12 @@ describe('groups: joining by approval across channels', () => {
     expect(zturn.text).toMatch(ASK_NOTE);
     expect(zturn.text).toMatch(/• Bỏ qua/); // beside a typed answer, Zalo lists the words, not numbers
     zturn = await hung.type('bo qua');
+    // Whether the leaders may see his name: on Zalo two numbered answers, and no "bấm" (there are no buttons).
+    expect(zturn.text).toMatch(ASK_SHARE(GROUP2));
+    expect(numberedItems(zturn.text).map(([, l]) => l)).toEqual(['👤 Có, hiện tên tôi', '🕶 Không, giữ kín']);
+    expect(zturn.text).not.toMatch(/bấm/i);
+    zturn = await hung.type('khong'); // the answer's first word, without accents
     expect(zturn.text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}\\. Tổ trưởng sẽ duyệt và tôi sẽ báo cho bạn\\.`));
-    expect(zturn.text).toMatch(/chưa thấy tên hiển thị của bạn, chỉ thấy một mã số/);
     const hungId = await personId(t, 'zalo', 'zalo-hung-501');
     const hungRequest = await membershipOf(t, 'HN-GV-02', hungId);
     expect(hungRequest.state).toBe('pending');
@@ -113,6 +119,8 @@ describe('groups: joining by approval across channels', () => {
     expect(zturn.text).toMatch(ASK_NOTE);
     // A bare number here is her house number, not a pick from the list.
     zturn = await mai.type('7');
+    expect(zturn.text).toMatch(ASK_SHARE(GROUP2));
+    zturn = await mai.type('2'); // here a number picks: "🕶 Không, giữ kín"
     expect(zturn.text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     zturn = await mai.type('/groups');
     expect(zturn.text).toMatch(new RegExp(`\\d\\. ${GROUP2} \\(Phường Giảng Võ\\) · chờ duyệt`));
@@ -140,8 +148,12 @@ describe('groups: joining by approval across channels', () => {
     expect(zturn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ:/);
     expect(numberedItems(zturn.text).map(([, l]) => l)).toEqual(expect.arrayContaining(['Tổ dân phố số 1', GROUP2]));
     zturn = await hung.choose(/^Tổ dân phố số 1$/);
+    expect(zturn.text).toMatch(ASK_SHARE('Tổ dân phố số 1'));
+    zturn = await hung.type('KHONG, GIU KIN'); // the whole label, any case, no accents
     expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\./);
     zturn = await hung.type('/join dbc345');
+    expect(zturn.text).toMatch(ASK_SHARE('Tổ dân phố số 3'));
+    zturn = await hung.type('Không');
     expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 3 \(Phường Ba Đình\)\./);
     zturn = await hung.type('/join KMA234');
     expect(zturn.text).toMatch(/Bạn đã là thành viên của Tổ dân phố số 1\./);
@@ -208,14 +220,18 @@ describe('groups: a leader on the web chat', () => {
     // Three residents ask to join: on Telegram, on Zalo, on the web.
     const tam = await startTelegram(tg, 7_300_001, { firstName: 'Tâm', lastName: 'Trần Văn', username: 'tamtran' });
     expect((await tam.command('/join KMB567')).text).toMatch(ASK_NOTE);
-    expect((await tam.type('Bỏ qua')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    expect((await tam.type('Bỏ qua')).text).toMatch(ASK_SHARE(GROUP2));
+    expect((await tam.press('Không, giữ kín')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const hoa = await startZalo(zalo, 'zalo-hoa-601', 'Lê Thị Hoa');
     expect((await hoa.type('/join KMB567')).text).toMatch(ASK_NOTE);
-    expect((await hoa.type('BỎ QUA')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    expect((await hoa.type('BỎ QUA')).text).toMatch(ASK_SHARE(GROUP2));
+    expect((await hoa.choose('Không, giữ kín')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const web = webLogUser(t.baseUrl);
     await startWebWithoutGroup(web, /chọn khu dân cư sau/);
     expect(texts(await web.say('/join kmb567'))).toMatch(ASK_NOTE);
-    expect(texts(await web.say('bỏ qua'))).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    const asked = await web.say('bỏ qua');
+    expect(texts(asked)).toMatch(ASK_SHARE(GROUP2));
+    expect(texts(await web.pick(asked, 'Không, giữ kín'))).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     const tamId = await personId(t, 'telegram', '7300001');
     const hoaId = await personId(t, 'zalo', 'zalo-hoa-601');
     const webId = await personId(t, 'web', web.session);
@@ -230,7 +246,7 @@ describe('groups: a leader on the web chat', () => {
     let r = await leader.say('/groups');
     r = await leader.pick(r, GROUP2);
     expect(texts(r)).toMatch(new RegExp(`👥 ${GROUP2} — Phường Giảng Võ\\nVai trò của bạn: tổ trưởng`));
-    expect(texts(r)).toContain('Số thành viên: 1 (Telegram 0, Zalo 0, web 1). Yêu cầu chờ duyệt: 3.');
+    expect(texts(r)).toContain('Số thành viên: 1 (Telegram 0, Zalo 0, trang web 1). Yêu cầu chờ duyệt: 3.');
 
     // The requests: three numbers, no names; approve all three; each hears it on their channel.
     r = await leader.pick(r, 'Yêu cầu chờ duyệt (3)');
@@ -261,11 +277,12 @@ describe('groups: a leader on the web chat', () => {
 
     // A plain member has no leader tools: a forged button is not an answer, a forged approval is refused.
     turn = await tam.forge('grp:pending');
-    expect(turn.text).toMatch(/Bạn hãy chọn một mục trong danh sách/);
+    expect(turn.text).toMatch(/Mời bạn chọn một mục trong danh sách/);
     expect(turn.text).not.toMatch(/Yêu cầu chờ duyệt/);
     const stranger = await startTelegram(tg, 7_300_009, { firstName: 'Khách' });
     await stranger.command('/join KMB567');
     await stranger.type('bỏ qua');
+    await stranger.type('không');
     const strangerM = await membershipOf(t, 'HN-GV-02', await personId(t, 'telegram', '7300009'));
     // Wait for the leader's copy of the request, so it does not land among the leader's next answers.
     await leader.waitFor(REQUEST(memberAlias(strangerM.id)));
@@ -279,7 +296,7 @@ describe('groups: a leader on the web chat', () => {
     // Back to the group: four members, one per Telegram and Zalo, two on the web; one request.
     r = await leader.say('/groups');
     r = await leader.pick(r, GROUP2);
-    expect(texts(r)).toContain('Số thành viên: 4 (Telegram 1, Zalo 1, web 2). Yêu cầu chờ duyệt: 1.');
+    expect(texts(r)).toContain('Số thành viên: 4 (Telegram 1, Zalo 1, trang web 2). Yêu cầu chờ duyệt: 1.');
 
     // Members: Tâm by name (he shared it), the others by number; nothing else about them.
     r = await leader.pick(r, 'Thành viên');
@@ -316,7 +333,7 @@ describe('groups: a leader on the web chat', () => {
     let zturn = await hoa.type('/groups');
     zturn = await hoa.choose(GROUP2);
     expect(zturn.text).toMatch(/Vai trò của bạn: tổ phó/);
-    expect(zturn.text).toContain('Số thành viên: 4 (Telegram 1, Zalo 1, web 2). Yêu cầu chờ duyệt: 1.');
+    expect(zturn.text).toContain('Số thành viên: 4 (Telegram 1, Zalo 1, trang web 2). Yêu cầu chờ duyệt: 1.');
     zturn = await hoa.choose('👥 Thành viên');
     zturn = await hoa.choose(alias.web);
     expect(zturn.text).toContain(`${alias.web} — thành viên`);
@@ -335,7 +352,7 @@ describe('groups: a leader on the web chat', () => {
     expect(texts(r)).toMatch(new RegExp(`Gõ nội dung thông báo gửi tới mọi thành viên ${GROUP2} \\(tối đa 1500 ký tự\\):`));
     r = await leader.say(notice);
     expect(texts(r)).toContain('Đã gửi thông báo tới 4 thành viên.');
-    const noticeText = new RegExp(`^📌 Thông báo từ ${GROUP2}:\\n${notice}$`);
+    const noticeText = new RegExp(`^📌 Thông báo của tổ trưởng ${GROUP2}:\\n${notice}$`);
     await tam.waitFor(noticeText, noticeSince.tg);
     await hoa.waitFor(noticeText, noticeSince.zalo);
     await web.waitFor(noticeText, noticeSince.web);
@@ -352,6 +369,19 @@ describe('groups: a leader on the web chat', () => {
       },
       { timeout: WAIT, interval: 20 },
     );
+
+    // A deputy may send a notice too: it says a deputy sent it, not the leader.
+    const deputyNotice = 'Tối nay 19h họp tổ tại nhà văn hóa.';
+    const deputySince = { tg: tg.calls.length, zalo: zalo.sent.length };
+    zturn = await hoa.type('/groups');
+    zturn = await hoa.choose(GROUP2);
+    zturn = await hoa.choose('📌 Gửi thông báo cho cả khu dân cư');
+    zturn = await hoa.type(deputyNotice);
+    expect(zturn.text).toContain('Đã gửi thông báo tới 4 thành viên.');
+    const deputyText = new RegExp(`^📌 Thông báo của tổ phó ${GROUP2}:\\n${deputyNotice}$`);
+    await tam.waitFor(deputyText, deputySince.tg);
+    await hoa.waitFor(deputyText, deputySince.zalo);
+    await hoa.type('/menu');
 
     // Remove Hoa as deputy (told), then remove the web member from the group (told).
     zsince = zalo.sent.length;
@@ -376,7 +406,7 @@ describe('groups: a leader on the web chat', () => {
 
     // The invite code: shown, rotated; the old one stops working, the new one works.
     r = await leader.pick(r, 'Quay lại');
-    expect(texts(r)).toContain('Số thành viên: 3 (Telegram 1, Zalo 1, web 1). Yêu cầu chờ duyệt: 1.');
+    expect(texts(r)).toContain('Số thành viên: 3 (Telegram 1, Zalo 1, trang web 1). Yêu cầu chờ duyệt: 1.');
     r = await leader.pick(r, 'Mã mời');
     expect(texts(r)).toContain(`Mã mời của ${GROUP2}: KMB567`);
     r = await leader.pick(r, 'Đổi mã mời');
@@ -390,7 +420,8 @@ describe('groups: a leader on the web chat', () => {
     const late = await startTelegram(tg, 7_300_010, { firstName: 'Muộn' });
     expect((await late.command('/join KMB567')).text).toMatch(/Mã mời "KMB567" không đúng/);
     expect((await late.command(`/join ${newCode.toLowerCase()}`)).text).toMatch(ASK_NOTE);
-    expect((await late.type('bo qua')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    expect((await late.type('bo qua')).text).toMatch(ASK_SHARE(GROUP2));
+    expect((await late.type('khong')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
     await leader.waitFor(REQUEST(memberAlias((await membershipOf(t, 'HN-GV-02', await personId(t, 'telegram', '7300010'))).id)));
 
     // The leader refuses the stranger from the list of requests.
@@ -420,10 +451,132 @@ describe('groups: a leader on the web chat', () => {
     expect(find('role.deputy.revoked', `membership:${hoaM.id}`)).toEqual([leaderId]);
     expect(find('membership.removed', `membership:${webM.id}`)).toEqual([leaderId]);
     expect(find('group.inviteRotated', `group:${km2}`)).toEqual([leaderId]);
-    expect(find('group.notice', `group:${km2}`)).toEqual([leaderId]);
+    expect(find('group.notice', `group:${km2}`).sort()).toEqual([leaderId, hoaId].sort()); // the leader's notice, then the deputy's
     // Refused attempts changed nothing.
     expect(audit.filter((a) => a.actorId === tamId).map((a) => a.action).sort()).toEqual(['membership.requested', 'membership.shareName']);
-    expect(audit.filter((a) => a.actorId === hoaId).map((a) => a.action)).toEqual(['membership.requested']);
+    expect(audit.filter((a) => a.actorId === hoaId).map((a) => a.action)).toEqual(['membership.requested', 'group.notice']); // and the notice a deputy may send
+
+    expect(tg.refusals).toEqual([]);
+    expect(zalo.refusals).toEqual([]);
+  }, 120_000);
+});
+
+describe('groups: whether the leaders see the name is asked as one joins', () => {
+  it('on Telegram and Zalo, "Có" shows the name in the leader\'s member list and request, "Không" only the number; by button, number, word or label', async () => {
+    const { tg, zalo, t } = await startWorld(TELEGRAM_TOKEN, cleanups);
+    const GROUP1 = 'Tổ dân phố số 1';
+
+    // One Telegram leader for the open group (HN-GV-01) and the group by approval (HN-GV-02).
+    const leader = await startTelegram(tg, 7_400_001, { firstName: 'Tổ trưởng', lastName: 'Hai tổ' });
+    const leaderId = await personId(t, 'telegram', '7400001');
+    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-GV-01');
+    await t.app.services.roles.grant(null, leaderId, 'leader', 'HN-GV-02');
+
+    // Telegram, open group: the question comes before the membership, with two buttons; Lan presses "Có".
+    const lan = await startTelegram(tg, 7_400_002, { firstName: 'Lan', lastName: 'Phạm Thị' });
+    let turn = await lan.command('/join KMA234');
+    expect(turn.text).toMatch(ASK_SHARE(GROUP1));
+    expect(turn.text).not.toMatch(/Bạn đã tham gia/);
+    expect(lan.buttons('Có, hiện tên tôi').map((b) => b.text)).toEqual(['👤 Có, hiện tên tôi', '🕶 Không, giữ kín']);
+    turn = await lan.press('Có, hiện tên tôi');
+    expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\./);
+    // The group view's toggle then reads as an action on the current state.
+    await lan.command('/groups');
+    await lan.press(GROUP1);
+    expect(lan.buttons('Rời khu dân cư này')[0]!.text).toBe('🕶 Ẩn tên của tôi');
+    await lan.command('/menu');
+
+    // Quang types "không" (a word the buttons start with); something else is asked again.
+    const quang = await startTelegram(tg, 7_400_003, { firstName: 'Quang', lastName: 'Lê Văn' });
+    expect((await quang.command('/join kma234')).text).toMatch(ASK_SHARE(GROUP1));
+    turn = await quang.type('để xem đã');
+    expect(turn.text).toMatch(/Mời bạn chọn một mục trong danh sách/);
+    expect(turn.text).toMatch(ASK_SHARE(GROUP1));
+    expect((await quang.type('không')).text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
+    await quang.command('/groups');
+    await quang.press(GROUP1);
+    expect(quang.buttons('Rời khu dân cư này')[0]!.text).toBe('👤 Hiện tên của tôi');
+    await quang.command('/menu');
+
+    // Zalo, during onboarding: numbered answers, no "bấm"; Sơn types "co" (no accents), Yến the number 2.
+    const son = await startZalo(zalo, 'zalo-son-701', 'Đỗ Văn Sơn');
+    await son.choose('Nhập mã mời');
+    let zturn = await son.type('KMA234');
+    expect(zturn.text).toMatch(ASK_SHARE(GROUP1));
+    expect(numberedItems(zturn.text).map(([, l]) => l)).toEqual(['👤 Có, hiện tên tôi', '🕶 Không, giữ kín']);
+    expect(zturn.text).not.toMatch(/bấm/i);
+    zturn = await son.type('co');
+    expect(zturn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
+    const yen = await startZalo(zalo, 'zalo-yen-702', 'Vũ Thị Yến');
+    await son.type('/menu');
+    expect((await yen.type('/join KMA234')).text).toMatch(ASK_SHARE(GROUP1));
+    expect((await yen.type('2')).text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
+
+    const ids = {
+      lan: await personId(t, 'telegram', '7400002'),
+      quang: await personId(t, 'telegram', '7400003'),
+      son: await personId(t, 'zalo', 'zalo-son-701'),
+      yen: await personId(t, 'zalo', 'zalo-yen-702'),
+    };
+    const m = {
+      lan: await membershipOf(t, 'HN-GV-01', ids.lan),
+      quang: await membershipOf(t, 'HN-GV-01', ids.quang),
+      son: await membershipOf(t, 'HN-GV-01', ids.son),
+      yen: await membershipOf(t, 'HN-GV-01', ids.yen),
+    };
+    expect([m.lan, m.quang, m.son, m.yen].map((x) => [x.state, x.shareContact])).toEqual([
+      ['active', true],
+      ['active', false],
+      ['active', true],
+      ['active', false],
+    ]);
+
+    // The leader's member list: names for those who said "Có", numbers for the others.
+    await leader.command('/groups');
+    await leader.press(GROUP1);
+    await leader.press('Thành viên');
+    const labels = leader.buttons('Quay lại').map((b) => b.text);
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        'Lan Phạm Thị · thành viên',
+        'Đỗ Văn Sơn · thành viên',
+        `Thành viên #${memberAlias(m.quang.id)} · thành viên`,
+        `Thành viên #${memberAlias(m.yen.id)} · thành viên`,
+      ]),
+    );
+    expect(JSON.stringify(labels)).not.toMatch(/Quang|Yến/);
+    await leader.command('/menu');
+
+    // By approval: the note first, then the question; the request the leader gets carries both.
+    const khoa = await startZalo(zalo, 'zalo-khoa-703', 'Trịnh Văn Khoa');
+    let since = tg.calls.length;
+    expect((await khoa.type('/join KMB567')).text).toMatch(ASK_NOTE);
+    expect((await khoa.type('nhà số 5')).text).toMatch(ASK_SHARE(GROUP2));
+    expect((await khoa.choose('Có, hiện tên tôi')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    await leader.waitFor(new RegExp(`^🙋 Trịnh Văn Khoa xin tham gia ${GROUP2}, nhắn tổ trưởng: "nhà số 5"$`), since);
+    const minh = await startTelegram(tg, 7_400_004, { firstName: 'Minh' });
+    since = tg.calls.length;
+    expect((await minh.command('/join KMB567')).text).toMatch(ASK_NOTE);
+    expect((await minh.type('bỏ qua')).text).toMatch(ASK_SHARE(GROUP2));
+    expect((await minh.press('Không, giữ kín')).text).toMatch(new RegExp(`Đã gửi yêu cầu tham gia ${GROUP2}`));
+    const minhM = await membershipOf(t, 'HN-GV-02', await personId(t, 'telegram', '7400004'));
+    const minhRequest = await leader.waitFor(REQUEST(memberAlias(minhM.id)), since);
+    expect(tgText(minhRequest)).not.toContain('Minh');
+
+    // The leader's list of requests shows the same; once approved, Khoa is listed by name.
+    await leader.command('/groups');
+    await leader.press(GROUP2);
+    await leader.press('Yêu cầu chờ duyệt (2)');
+    const requests = leader.buttons('Quay lại').map((b) => b.text);
+    expect(requests).toEqual(expect.arrayContaining(['✅ Đồng ý · Trịnh Văn Khoa', `✅ Đồng ý · Thành viên #${memberAlias(minhM.id)}`]));
+    await leader.press('Đồng ý · Trịnh Văn Khoa');
+    await leader.press('Quay lại');
+    await leader.press('Thành viên');
+    expect(leader.buttons('Quay lại').map((b) => b.text)).toContain('Trịnh Văn Khoa · thành viên');
+
+    // The answer is logged like the group view's toggle.
+    const shared = await t.app.db.auditLog.findMany({ where: { action: 'membership.shareName' } });
+    expect(shared.map((a) => a.actorId).sort()).toEqual([ids.lan, ids.son, await personId(t, 'zalo', 'zalo-khoa-703')].sort());
 
     expect(tg.refusals).toEqual([]);
     expect(zalo.refusals).toEqual([]);

@@ -45,7 +45,7 @@ const startWorld = (clock: Clock) => startWorldOnFakes(TELEGRAM_TOKEN, cleanups,
 /** /start, Vietnamese, privacy, then an invite code or "later". */
 function onboardTelegram(tg: FakeTelegram, userId: number, who: TelegramWho, inviteCode?: string): Promise<TelegramUser> {
   return inviteCode
-    ? joinOnTelegram(tg, userId, who, { code: inviteCode, joined: /Bạn đã tham gia/, keepPrivate: false })
+    ? joinOnTelegram(tg, userId, who, { code: inviteCode, joined: /Bạn đã tham gia/ })
     : onboardTelegramWithoutGroup(tg, userId, who, /chọn khu dân cư sau/);
 }
 
@@ -54,7 +54,7 @@ function onboardTelegram(tg: FakeTelegram, userId: number, who: TelegramWho, inv
  * Zalo's are (they never contain the user id, which the erasure scan looks for).
  */
 function onboardZalo(zalo: FakeZalo, id: string, name: string, inviteCode: string, locale: 'vi' | 'en' = 'vi') {
-  return joinOnZalo(zalo, id, name, { code: inviteCode, locale, joined: locale === 'vi' ? /Bạn đã tham gia/ : /You have joined/, keepPrivate: false, messageIds: 'random' });
+  return joinOnZalo(zalo, id, name, { code: inviteCode, locale, joined: locale === 'vi' ? /Bạn đã tham gia/ : /You have joined/, messageIds: 'random' });
 }
 
 // --- Database -----------------------------------------------------------------
@@ -184,7 +184,7 @@ describe('one person on several channels, and erasing them', () => {
     turn = await lanTg.type('Tối nay lại hát đến 1 giờ sáng');
     expect(turn.text).toMatch(/Đã gửi thông tin bổ sung/);
     const wrote = await leader.waitFor(/Tối nay lại hát đến 1 giờ sáng/, tgSince);
-    expect(tgText(wrote)).toBe(`💬 Lan Nguyễn nhắn về ${ref}:\n"Tối nay lại hát đến 1 giờ sáng"`);
+    expect(tgText(wrote)).toBe(`💬 Người phản ánh (Lan Nguyễn) nhắn về ${ref}:\n"Tối nay lại hát đến 1 giờ sáng"`);
 
     // --- Refusals, in each person's language ---------------------------------------------
     // Bob uses Zalo in English: a wrong code, then Lan's code again (used).
@@ -238,7 +238,7 @@ describe('one person on several channels, and erasing them', () => {
     await lanTg.command('/settings');
     turn = await lanTg.press('Hệ thống lưu gì về tôi');
     expect(turn.text).toContain('Những gì hệ thống lưu về bạn:');
-    expect(turn.text).toContain('• Tên hiển thị: Lan Nguyễn\n• Số điện thoại: 0912345678\n• Ngôn ngữ: Tiếng Việt\n');
+    expect(turn.text).toContain('• Tên hiển thị: Lan Nguyễn\n• Số điện thoại: 0912 345 678\n• Ngôn ngữ: Tiếng Việt\n');
     expect(turn.text).toMatch(/• Tài khoản nhắn tin: (Telegram \(@lan_ng\), Zalo|Zalo, Telegram \(@lan_ng\))\n/);
     expect(turn.text).toContain('Tổ dân phố số 1 (đang tham gia, tổ trưởng chỉ thấy mã số)');
     expect(turn.text).toContain('Tổ dân phố số 3 (đang tham gia, tổ trưởng chỉ thấy mã số)');

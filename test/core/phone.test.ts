@@ -4,6 +4,7 @@ import { createWebClient, texts } from '../helpers/web-client.js';
 import { makeLeader, personOf } from '../helpers/roles.js';
 import { normalisePhone } from '../../src/core/services/people.service.js';
 import { renderTelegram } from '../../src/channels/telegram/render.js';
+import { formatDate, formatPhone } from '../../src/core/format.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -17,7 +18,7 @@ async function onboard(baseUrl: string) {
   await web.say('1');
   await web.say('1');
   await web.say('2');
-  await web.say('KMA234');
+  await web.pick(await web.say('KMA234'), 'Không, giữ kín');
   return web;
 }
 
@@ -28,6 +29,21 @@ describe('phone number', () => {
     expect(normalisePhone('84912345678')).toBe('+84912345678');
     expect(normalisePhone('12345')).toBeUndefined();
     expect(normalisePhone('gọi tôi')).toBeUndefined();
+  });
+
+  it('is shown back as people write it, not as stored (+84...)', () => {
+    expect(formatPhone('+84912345678')).toBe('0912 345 678');
+    expect(formatPhone(normalisePhone('0912.345.678')!)).toBe('0912 345 678');
+    expect(formatPhone('0912345678')).toBe('0912 345 678'); // kept as typed by an older version
+    expect(formatPhone('+842838221234')).toBe('028 3822 1234'); // TP.HCM landline
+    expect(formatPhone('+842523821234')).toBe('0252 382 1234'); // Bình Thuận landline
+    expect(formatPhone('+4915112345678')).toBe('+4915112345678'); // another country: as stored
+  });
+
+  it('dates where the time of day does not matter are the day only, in Vietnam time', () => {
+    expect(formatDate(new Date('2026-12-01T20:36:00+07:00'), 'vi')).toBe('01/12/2026');
+    expect(formatDate(new Date('2026-11-30T17:30:00Z'), 'vi')).toBe('01/12/2026'); // already 1 December in Vietnam
+    expect(formatDate(new Date('2026-12-01T20:36:00+07:00'), 'en')).toBe('01/12/2026');
   });
 
   it('asks for it with Telegram’s contact button, other choices as text buttons', () => {
@@ -47,9 +63,19 @@ describe('phone number', () => {
     r = await member.say('gọi cho tôi');
     expect(texts(r)).toMatch(/Đó không phải số điện thoại/);
     r = await member.say('0912 345 678');
-    expect(texts(r)).toMatch(/Đã lưu số điện thoại \+84912345678/);
+    // Shown back as the person writes it; kept in the international form.
+    expect(texts(r)).toMatch(/Đã lưu số điện thoại 0912 345 678\./);
+    expect(texts(r)).not.toMatch(/\+84/);
+    expect((await personOf(t.app, 'web', member.session)).phone).toBe('+84912345678');
     r = await member.pick(r, 'Hệ thống lưu gì');
-    expect(texts(r)).toMatch(/Số điện thoại: \+84912345678/);
+    expect(texts(r)).toMatch(/• Số điện thoại: 0912 345 678\n/);
+    // Since when: the day only ("từ ngày 01/12/2026"), no time of day.
+    expect(texts(r)).toMatch(/• Dùng hệ thống từ ngày \d{2}\/\d{2}\/\d{4}\n/);
+    // The web chat is named in words, like everywhere else in Vietnamese.
+    expect(texts(r)).toMatch(/• Tài khoản nhắn tin: trang web\n/);
+    r = await member.pick(r, 'Số điện thoại của tôi');
+    expect(texts(r)).toMatch(/Số điện thoại đang lưu: 0912 345 678/);
+    r = await member.pick(r, 'Quay lại');
 
     const membersSeenByLeader = async () => {
       let l = await leader.say('/groups');

@@ -38,7 +38,7 @@ describe('report flow on the web chat', () => {
     expect(ref).toBeDefined();
 
     const note = await waitForMessage(leader, new RegExp(`Phản ánh mới ${ref}`));
-    expect(note.text).toMatch(/Người phản ánh #[A-Z2-9]{4}/);
+    expect(note.text).toMatch(/Người phản ánh: ẩn danh #[A-Z2-9]{4}/);
     r = await leader.choose(note.choices![0]![0]!.id);
     expect(texts(r)).toMatch(/Karaoke rất to/);
     r = await leader.pick(r, 'Tiếp nhận');

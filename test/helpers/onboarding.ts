@@ -12,18 +12,19 @@ import { zaloUser, type ZaloUserOptions } from './zalo-user.js';
 import { createWebClient, texts, type WebClient, type WebReply } from './web-client.js';
 import { webInboxUser } from './web-user.js';
 
-/** Joining may ask first whether the group's leaders may see the member's name: keep it private. */
-export const SHARE_ASK = /thấy tên hiển thị của bạn|see your display name/;
+/** Joining asks first whether the group's leaders may see the member's name: kept private unless `shareName`. */
+export const SHARE_ASK = /thấy tên của bạn không\?|to see your name\?/;
 export const JOINED = /Bạn đã tham gia Tổ dân phố số 1|You have joined Tổ dân phố số 1/;
 export const KEEP_PRIVATE = '🕶';
+export const SHOW_NAME = '👤';
 
 export interface JoinOptions {
   /** The invite code typed; KMA234 (Tổ dân phố số 1) unless given. */
   code?: string;
   /** What the answer to the code must say. */
   joined?: RegExp;
-  /** Answer "keep my name private" when joining asks about it first; tests that never expect the question leave it off. */
-  keepPrivate?: boolean;
+  /** Answer "yes, show my name" to the leaders when joining asks; otherwise the name is kept private. */
+  shareName?: boolean;
 }
 
 const askedToShare = (text: string) => !JOINED.test(text) && SHARE_ASK.test(text);
@@ -37,14 +38,14 @@ export async function onboardTelegram(
   who: TelegramWho = {},
   options: JoinOptions & TelegramUserOptions = {},
 ): Promise<TelegramUser> {
-  const { code = 'KMA234', joined = /Bạn đã tham gia Tổ dân phố số 1/, keepPrivate = true } = options;
+  const { code = 'KMA234', joined = /Bạn đã tham gia Tổ dân phố số 1/, shareName = false } = options;
   const user = telegramUser(tg, userId, who, options);
   await user.command('/start');
   await user.type('1'); // Tiếng Việt
   await user.type('1'); // Tôi đồng ý
   await user.type('2'); // Nhập mã mời
   let turn = await user.type(code);
-  if (keepPrivate && askedToShare(turn.text)) turn = await user.typeNumberOf(KEEP_PRIVATE);
+  if (askedToShare(turn.text)) turn = await user.typeNumberOf(shareName ? SHOW_NAME : KEEP_PRIVATE);
   expect(turn.text).toMatch(joined);
   return user;
 }
@@ -66,7 +67,7 @@ export async function onboardTelegramWithoutGroup(tg: FakeTelegram, userId: numb
  * reply it expects, which a webhook user waits for (a polling user waits until the bot is idle).
  */
 export async function onboardZalo(zalo: FakeZalo, id: string, name: string, options: JoinOptions & ZaloUserOptions & { locale?: 'vi' | 'en' } = {}) {
-  const { locale = 'vi', code = 'KMA234', keepPrivate = true } = options;
+  const { locale = 'vi', code = 'KMA234', shareName = false } = options;
   const joined = options.joined ?? (locale === 'vi' ? /Bạn đã tham gia Tổ dân phố số 1/ : /You have joined Tổ dân phố số 1/);
   const user = zaloUser(zalo, id, name, options);
   const menu = /What would you like to do|Bạn muốn làm gì/;
@@ -75,7 +76,7 @@ export async function onboardZalo(zalo: FakeZalo, id: string, name: string, opti
   await user.type('1', /residential group do you live in|Bạn sống ở khu dân cư nào/);
   await user.type('2', /invite code|mã mời/);
   let turn = await user.type(code, new RegExp(`${menu.source}|${SHARE_ASK.source}`));
-  if (keepPrivate && askedToShare(turn.text)) turn = await user.choose(KEEP_PRIVATE, menu);
+  if (askedToShare(turn.text)) turn = await user.choose(shareName ? SHOW_NAME : KEEP_PRIVATE, menu);
   expect(turn.text).toMatch(joined);
   return user;
 }
@@ -90,13 +91,13 @@ interface WebChatter {
 
 /** /start, Tiếng Việt, agree, "Nhập mã mời", the code (typed numbers); the answer says the user joined. */
 export async function joinOnWeb(web: WebChatter, options: JoinOptions = {}): Promise<void> {
-  const { code = 'KMA234', joined = /Bạn đã tham gia/, keepPrivate = false } = options;
+  const { code = 'KMA234', joined = /Bạn đã tham gia/, shareName = false } = options;
   await web.say('/start');
   await web.say('1'); // Tiếng Việt
   await web.say('1'); // đồng ý
   await web.say('2'); // mã mời
   let replies = await web.say(code);
-  if (keepPrivate && askedToShare(texts(replies))) replies = await web.pick(replies, KEEP_PRIVATE);
+  if (askedToShare(texts(replies))) replies = await web.pick(replies, shareName ? SHOW_NAME : KEEP_PRIVATE);
   expect(texts(replies)).toMatch(joined);
 }
 
@@ -118,6 +119,6 @@ export async function onboardWeb(baseUrl: string, inviteCode: string): Promise<W
 /** A web user of Tổ dân phố số 1 whose inbox is read from the database (see webInboxUser). */
 export async function onboardWebInboxUser(t: TestApp, options: { wait?: number } = {}) {
   const user = webInboxUser(t, options);
-  await joinOnWeb(user.client, { keepPrivate: true });
+  await joinOnWeb(user.client);
   return user;
 }

@@ -235,6 +235,7 @@ describe('the 2025 map: demo tree, sample CSV, placement', () => {
     r = await web.pick(r, 'Phường Mũi Né');
     expect(texts(r)).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Mũi Né:/);
     r = await web.pick(r, 'Khu phố 3');
+    r = await web.pick(r, 'Không, giữ kín');
     expect(texts(r)).toMatch(/Bạn đã tham gia Khu phố 3 \(Phường Mũi Né\)/);
   });
 });

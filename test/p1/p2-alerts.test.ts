@@ -90,7 +90,7 @@ describe('P2: alerts say who sent them and read naturally', () => {
   it("an officer's alert names the police unit on every channel, and in English names it as the police", async () => {
     const { tg, zalo, t } = await startWorld(TOKEN, cleanups);
     const hoa = await onboardTelegram(tg, 932_001, { firstName: 'Hoa' });
-    const officerTg = await onboardTelegram(tg, 932_002, { firstName: 'Đại úy' }, { code: 'DBC345', joined: /Bạn đã tham gia Tổ dân phố số 3/, keepPrivate: false });
+    const officerTg = await onboardTelegram(tg, 932_002, { firstName: 'Đại úy' }, { code: 'DBC345', joined: /Bạn đã tham gia Tổ dân phố số 3/ });
     const officerId = (await personOf(t.app, 'telegram', '932002')).id;
     await makeOfficer(t.app, officerId, 'HN-GV');
     const john = await onboardZalo(zalo, 'zalo-p2-john', 'John', { locale: 'en' });

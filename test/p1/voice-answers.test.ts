@@ -17,7 +17,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const VOICE_VI = /^🎤 Tôi chưa nghe được tin nhắn thoại\. Bạn hãy gõ chữ thay cho lời nói, hoặc gửi ảnh\. Nếu đang gặp nguy hiểm, hãy gọi ngay 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\)\./;
+const VOICE_VI = /^🎤 Tôi chưa nghe được tin nhắn thoại\. Mời bạn gõ chữ thay cho lời nói, hoặc gửi ảnh\. Nếu đang gặp nguy hiểm, hãy gọi ngay 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\), 112 \(tìm kiếm cứu nạn\)\./;
 const VOICE_EN = /^🎤 I cannot listen to voice messages yet\. Please type your message instead, or send a photo\. If you are in danger now, call 113 \(police\)/;
 const STICKER_VI = /^Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video\./;
 const MENU_VI = /Bạn muốn làm gì\?/;
@@ -111,7 +111,7 @@ describe('voice messages and stickers are answered clearly in every step', () =>
     expect(turn.text).toMatch(VOICE_VI);
     // A sticker outside any step: the Zalo wording (type, or send a photo: Zalo sends no locations).
     turn = await zaloSend(zalo, tu, zaloEvent(tu, 'message.sticker.received', { sticker: 'bfe458bf64fa8da4d4eb' }));
-    expect(turn.text).toMatch(/^Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video\. Bạn hãy gõ chữ hoặc gửi ảnh\./);
+    expect(turn.text).toMatch(/^Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video\. Mời bạn gõ chữ hoặc gửi ảnh\./);
 
     // At the report's danger question: a voice message, then a sticker; the question each time; then "2" answers it.
     await tu.type('/report');

@@ -29,7 +29,7 @@ describe('Zalo wording: no text asks a Zalo user to press anything', () => {
 
     // Help: emergency numbers first, then how to answer on Zalo.
     const help = await resident.type('/help');
-    expect(help.text).toMatch(/^🚨 Khẩn cấp: gọi 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\)\./);
+    expect(help.text).toMatch(/^🚨 Khẩn cấp: gọi 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\), 112 \(tìm kiếm cứu nạn\)\./);
     expect(help.text).toMatch(/Cách dùng: gõ số thứ tự của mục bạn chọn \(ví dụ: 1\)\./);
     expect(help.text).not.toMatch(/\/cases|\/alert/); // a resident's help lists a resident's commands
     expect((await leader.type('/help')).text).toMatch(/\/cases — xử lý phản ánh\n\/alert — gửi cảnh báo/);

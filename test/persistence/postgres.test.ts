@@ -51,7 +51,8 @@ describe('PostgreSQL', () => {
     await web.say('1');
     await web.say('1');
     await web.say('2');
-    expect(texts(await web.say('kma234'))).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
+    expect(texts(await web.say('kma234'))).toMatch(/thấy tên của bạn không\?/);
+    expect(texts(await web.say('khong'))).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
     let r = await web.say('/report');
     r = await web.pick(r, 'Không');
     r = await web.pick(r, 'Giao thông');

@@ -90,7 +90,7 @@ describe('admin CLI: ids are checked per channel (L3)', () => {
 
     const created = await admin(env, 'grant', 'officer', 'telegram:123456789', 'AR', '--create');
     expect(created).toMatchObject({ code: 0 });
-    expect(created.lines[0]).toBe('Granted officer to telegram:123456789 (AR).');
+    expect(created.lines[0]).toBe('Granted the police officer role to telegram:123456789 (AR).');
     expect(created.lines[1]).toMatch(/has not written to the bot yet/);
     const leader = await admin(env, 'grant', 'leader', 'zalo:6ede9afa66b88fe6d6a9', 'AR-01', '--create');
     expect(leader.code).toBe(0);
@@ -160,12 +160,12 @@ describe('admin CLI: web chat ids (H3, L3)', () => {
     await withDb(env, (db) => db.person.create({ data: { accounts: { create: { channel: 'web', externalId: webId, chatId: webId } } } }));
     const r = await admin(env, 'grant', 'officer', `web:${webId}`, 'AR');
     expect(r.code).toBe(0);
-    expect(r.lines).toEqual([`Granted officer to web:${webId} (AR).`, expect.stringMatching(/not linked to a Telegram or Zalo account, so it acts as a resident/)]);
+    expect(r.lines).toEqual([`Granted the police officer role to web:${webId} (AR).`, expect.stringMatching(/not linked to a Telegram or Zalo account, so it acts as a resident/)]);
     // Linked to Telegram: no warning.
     await withDb(env, async (db) => {
       const account = await db.channelAccount.findFirstOrThrow({ where: { externalId: webId } });
       await db.channelAccount.create({ data: { personId: account.personId, channel: 'telegram', externalId: '55555', chatId: '55555' } });
     });
-    expect((await admin(env, 'grant', 'leader', `web:${webId}`, 'AR-01')).lines).toEqual([`Granted leader to web:${webId} (AR-01).`]);
+    expect((await admin(env, 'grant', 'leader', `web:${webId}`, 'AR-01')).lines).toEqual([`Granted the group leader role to web:${webId} (AR-01).`]);
   }, 120_000);
 });

@@ -31,7 +31,7 @@ describe('"Need help" is idempotent (M1)', () => {
     const { tg, t } = await startWorld('700001:need-help-token', cleanups);
     const { app } = t;
     const { group } = await ownGroup(app);
-    const resident = await onboardTelegram(tg, 710001, { firstName: 'Hoa' }, { code: 'ANTQ234', joined: /Bạn đã tham gia Tổ An Toàn/, keepPrivate: false });
+    const resident = await onboardTelegram(tg, 710001, { firstName: 'Hoa' }, { code: 'ANTQ234', joined: /Bạn đã tham gia Tổ An Toàn/ });
     const leaderId = await app.services.roles.personFor('telegram', '710002');
     await makeLeader(app, leaderId, 'SEC-NH-01');
     const officerId = await app.services.roles.personFor('telegram', '710003');
@@ -70,7 +70,7 @@ describe('"Need help" is idempotent (M1)', () => {
     const { tg, t } = await startWorld('700002:need-help-token', cleanups);
     const { app } = t;
     const { group } = await ownGroup(app);
-    await onboardTelegram(tg, 720001, { firstName: 'Minh' }, { code: 'ANTQ234', joined: /Bạn đã tham gia Tổ An Toàn/, keepPrivate: false });
+    await onboardTelegram(tg, 720001, { firstName: 'Minh' }, { code: 'ANTQ234', joined: /Bạn đã tham gia Tổ An Toàn/ });
     const account = await app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel: 'telegram', externalId: '720001' } } });
     const personId = account.personId;
     // The same person also uses Zalo (as after /link).

@@ -23,6 +23,13 @@ async function start(env: Record<string, string> = {}) {
 const choiceIds = (replies: WebReply[]) => [...replies].reverse().find((r) => r.choices?.length)?.choices?.flat().map((c) => c.id) ?? [];
 
 /** Onboards to the placement question, then browses down the first branch until groups are offered. */
+/** Joining asks (for a group by approval) a note for the leader, then whether the leaders may see the name. */
+async function answerJoinQuestions(web: ReturnType<typeof createWebClient>, replies: WebReply[]): Promise<WebReply[]> {
+  if (/cần tổ trưởng duyệt/.test(texts(replies))) replies = await web.say('bỏ qua');
+  expect(texts(replies)).toMatch(/thấy tên của bạn không\?/);
+  return web.say('không');
+}
+
 async function browseToGroup(web: ReturnType<typeof createWebClient>): Promise<{ replies: WebReply[]; groupId: string }> {
   await web.say('/start');
   await web.say('1'); // Tiếng Việt
@@ -45,13 +52,13 @@ describe('joining from a public web chat needs an invite code (M4)', () => {
     const web = createWebClient(t.baseUrl);
     const { groupId } = await browseToGroup(web);
     let replies = await web.choose(`group:${groupId}`);
-    expect(texts(replies)).toMatch(/Để tham gia một nhóm từ trò chuyện web, bạn hãy nhập mã mời/);
+    expect(texts(replies)).toMatch(/Để tham gia một khu dân cư từ trang web, bạn hãy nhập mã mời/);
     const person = await t.app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel: 'web', externalId: web.session } } });
     expect(await t.app.db.membership.count({ where: { personId: person.personId } })).toBe(0);
 
     const group = await t.app.db.group.findUniqueOrThrow({ where: { id: groupId } });
-    replies = await web.say(group.inviteCode);
-    expect(texts(replies)).toMatch(/Bạn đã tham gia|đã được gửi|chờ/);
+    replies = await answerJoinQuestions(web, await web.say(group.inviteCode));
+    expect(texts(replies)).toMatch(/Bạn đã tham gia|đã được gửi|Đã gửi yêu cầu/);
     expect(await t.app.db.membership.count({ where: { personId: person.personId, groupId } })).toBe(1);
   });
 
@@ -61,6 +68,7 @@ describe('joining from a public web chat needs an invite code (M4)', () => {
     const { groupId } = await browseToGroup(web);
     const replies = await web.choose(`group:${groupId}`);
     expect(texts(replies)).not.toMatch(/nhập mã mời/);
+    await answerJoinQuestions(web, replies);
     const person = await t.app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel: 'web', externalId: web.session } } });
     expect(await t.app.db.membership.count({ where: { personId: person.personId, groupId } })).toBe(1);
   });

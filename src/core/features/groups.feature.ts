@@ -2,7 +2,7 @@
 import type { Feature, Session } from '../bot-core.js';
 import { joinFlow } from '../flows/onboarding.flow.js';
 import { groupsFlow } from '../flows/groups.flow.js';
-import { joinGroupSaying, needsJoinNote } from '../flows/placement.steps.js';
+import { joinFirstStep, joinGroupSaying } from '../flows/placement.steps.js';
 
 /** "g:<membershipId>:approve|refuse" on a join request sent to leaders. */
 async function requestButton(session: Session, rest: string) {
@@ -29,9 +29,10 @@ export const groupsFeature: Feature = {
         await session.startFlow('join', {}, 'code');
         return;
       }
-      if (await needsJoinNote(session.services, session.identity.person.id, group)) {
-        // A group by approval: first what the leader should know about the person.
-        await session.startFlow('join', { joinGroupId: group.id }, 'joinNote');
+      // A group by approval asks first what the leader should know; every group, whether its leaders may see the name.
+      const first = await joinFirstStep(session.services, session.identity.person.id, group);
+      if (first) {
+        await session.startFlow('join', { joinGroupId: group.id }, first);
         return;
       }
       session.leaveFlow();

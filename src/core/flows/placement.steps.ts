@@ -8,6 +8,7 @@ import type { Outbound } from '../messages.js';
 import type { Services } from '../services/services.js';
 import type { Area, Group } from '../services/db.js';
 import { mayJoinByBrowsing } from '../authz/policy.js';
+import { normaliseAnswer } from '../choice-match.js';
 
 /** Prompts by kind of level, when the tree does not say what its levels are called (and in English). */
 const LEVEL_PROMPT: Record<string, string> = {
@@ -38,8 +39,8 @@ function page(ctx: FlowContext): number {
 
 /**
  * Joins (or asks to join) a group and says what happened, in the person's language.
- * Leaders see the member only as a number unless the member opts in under /groups:
- * privacy is the default, and the message says so.
+ * `shareName` is the person's answer to "may the leaders see your name?" (the shareAsk step);
+ * without an answer leaders see the member only as a number: privacy is the default.
  */
 export async function joinGroupSaying(
   services: Services,
@@ -47,29 +48,33 @@ export async function joinGroupSaying(
   personId: string,
   group: Group & { area: Area },
   note?: string,
+  shareName = false,
 ): Promise<Outbound> {
-  const { outcome, membership } = await services.groups.join(personId, group, false, note);
+  const { outcome } = await services.groups.join(personId, group, shareName, note);
   const key = { joined: 'onboarding:joined', pending: 'onboarding:joinPending', already: 'onboarding:alreadyMember' }[outcome];
-  const text = t(key, { group: group.name, area: group.area.name });
-  return { text: membership.shareContact || outcome === 'already' ? text : `${text}\n${t('groups:shareOffer')}` };
+  return { text: t(key, { group: group.name, area: group.area.name }) };
 }
 
 /**
- * A group that needs approval asks first what the person wants its leaders to know (name, house
- * number), so that a leader can judge the request: that text goes with it.
+ * What joining a group asks before the membership is made: a group by approval first what the
+ * person wants its leaders to know (name, house number), so that a leader can judge the request;
+ * every group whether its leaders may see the person's name, so that the request (or the member
+ * list) shows what the person chose. Someone already in the group, or waiting, is asked nothing.
  */
-export async function needsJoinNote(services: Services, personId: string, group: Group): Promise<boolean> {
-  if (group.joinPolicy !== 'approval') return false;
+export async function joinFirstStep(services: Services, personId: string, group: Group): Promise<'joinNote' | 'shareAsk' | undefined> {
   const mine = await services.groups.mine(personId);
-  return !mine.some((m) => m.groupId === group.id);
+  if (mine.some((m) => m.groupId === group.id)) return undefined;
+  return group.joinPolicy === 'approval' ? 'joinNote' : 'shareAsk';
 }
 
 async function joinGroup(ctx: FlowContext, groupId: string): Promise<StepOutcome> {
   const group = await ctx.services.groups.get(groupId);
   if (!group) return { retry: { text: ctx.t('common:chooseFromList') } };
-  if (await needsJoinNote(ctx.services, ctx.identity.person.id, group)) {
+  const first = await joinFirstStep(ctx.services, ctx.identity.person.id, group);
+  if (first) {
     ctx.data.joinGroupId = group.id;
-    return { goto: 'joinNote' };
+    delete ctx.data.joinNote;
+    return { goto: first };
   }
   return { end: true, say: [await joinGroupSaying(ctx.services, ctx.t, ctx.identity.person.id, group)] };
 }
@@ -84,20 +89,57 @@ export const joinNoteStep: Step = textStep({
     };
   },
   maxLength: 200,
-  async text(ctx, typed) {
-    return sendJoinRequest(ctx, typed);
+  text(ctx, typed) {
+    ctx.data.joinNote = typed;
+    return { goto: 'shareAsk' };
   },
   choose(ctx, id) {
-    if (id === 'join:nonote') return sendJoinRequest(ctx, undefined);
+    if (id === 'join:nonote') {
+      delete ctx.data.joinNote;
+      return { goto: 'shareAsk' };
+    }
     if (id === 'nav:back') return { goto: 'place' };
     return { retry: { text: ctx.t('common:chooseFromList') } };
   },
 });
 
-async function sendJoinRequest(ctx: FlowContext, note: string | undefined): Promise<StepOutcome> {
+const SHARE_CHOICES = [
+  { id: 'share:yes', labelKey: 'groups:shareAskYes' },
+  { id: 'share:no', labelKey: 'groups:shareAskNo' },
+] as const;
+
+/**
+ * "May the leaders see your name?", asked as the person joins: a button, its number, its label
+ * (with or without accents), or just the answer's first word ("có", "khong", "yes") picks.
+ */
+export const shareAskStep: Step = textStep({
+  async prompt(ctx) {
+    const group = await ctx.services.groups.get(String(ctx.data.joinGroupId ?? ''));
+    return {
+      text: ctx.t('groups:shareAsk', { group: group?.name ?? '' }),
+      choices: SHARE_CHOICES.map((c) => [{ id: c.id, label: ctx.t(c.labelKey) }]),
+    };
+  },
+  maxLength: 200,
+  // The two answers are the step's choices, not Back or Skip: a typed number picks one.
+  numbersPick: true,
+  text(ctx, typed) {
+    const word = normaliseAnswer(typed);
+    const picked = SHARE_CHOICES.find((c) => normaliseAnswer(ctx.t(c.labelKey).split(/[,(]/)[0]!) === word);
+    if (!picked) return { retry: { text: ctx.t('common:chooseFromList') } };
+    return sendJoin(ctx, picked.id === 'share:yes');
+  },
+  choose(ctx, id) {
+    if (id === 'share:yes' || id === 'share:no') return sendJoin(ctx, id === 'share:yes');
+    return { retry: { text: ctx.t('common:chooseFromList') } };
+  },
+});
+
+async function sendJoin(ctx: FlowContext, shareName: boolean): Promise<StepOutcome> {
   const group = await ctx.services.groups.get(String(ctx.data.joinGroupId ?? ''));
   if (!group) return { end: true, say: [{ text: ctx.t('groups:notFound') }] };
-  return { end: true, say: [await joinGroupSaying(ctx.services, ctx.t, ctx.identity.person.id, group, note)] };
+  const note = typeof ctx.data.joinNote === 'string' ? ctx.data.joinNote : undefined;
+  return { end: true, say: [await joinGroupSaying(ctx.services, ctx.t, ctx.identity.person.id, group, note, shareName)] };
 }
 
 export const placeStep: Step = choiceStep({
@@ -190,5 +232,5 @@ export const inviteCodeStep: Step = textStep({
   },
 });
 
-export const placementSteps = { place: placeStep, area: areaStep, code: inviteCodeStep, joinNote: joinNoteStep };
+export const placementSteps = { place: placeStep, area: areaStep, code: inviteCodeStep, joinNote: joinNoteStep, shareAsk: shareAskStep };
 

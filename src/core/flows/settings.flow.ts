@@ -1,21 +1,22 @@
 /** Settings: language, "what do you store about me", linking another app, deleting one's data. */
 import { choiceStep, textStep, type Flow, type FlowContext, type Step } from '../flow.js';
-import { formatTime } from '../format.js';
+import { formatDate, formatPhone } from '../format.js';
 import { normalisePhone } from '../services/people.service.js';
 import { SUMMARY_ITEMS, type StoredSummary } from '../services/personal-data.service.js';
 import { statusKey as mediationStatusKey } from '../services/mediation.service.js';
 
-const CHANNEL_NAMES: Record<string, string> = { telegram: 'Telegram', zalo: 'Zalo', web: 'Web' };
+/** How the person's messaging accounts are named in "what is stored": the apps by their names, the web chat in words. */
+const channelName = (ctx: FlowContext, channel: string) => (channel === 'telegram' ? 'Telegram' : channel === 'zalo' ? 'Zalo' : ctx.t('settings:channelWeb'));
 
 async function storedText(ctx: FlowContext): Promise<string> {
   const s = await ctx.services.personalData.summary(ctx.identity.person.id);
   const none = ctx.t('settings:none');
   const stored = ctx.t('settings:stored', {
     name: s.displayName ?? none,
-    phone: s.phone ?? none,
+    phone: s.phone ? formatPhone(s.phone) : none,
     locale: ctx.t(s.locale === 'en' ? 'settings:localeEn' : 'settings:localeVi'),
-    since: formatTime(s.since, ctx.locale),
-    accounts: s.accounts.map((a) => CHANNEL_NAMES[a.channel] + (a.username ? ` (@${a.username})` : '')).join(', ') || none,
+    since: formatDate(s.since, ctx.locale),
+    accounts: s.accounts.map((a) => channelName(ctx, a.channel) + (a.username ? ` (@${a.username})` : '')).join(', ') || none,
     groups:
       s.groups
         .map((g) =>
@@ -123,7 +124,7 @@ const phone: Step = {
     const rows = [];
     if (ctx.identity.person.phone) rows.push([{ id: 'set:phone:remove', label: ctx.t('settings:phoneRemove') }]);
     rows.push([{ id: 'nav:back', label: ctx.t('common:back') }]);
-    return { text: ctx.t('settings:phoneAsk', { phone: ctx.identity.person.phone ?? ctx.t('settings:none') }), choices: rows, askContact: ctx.t('settings:phoneButton') };
+    return { text: ctx.t('settings:phoneAsk', { phone: ctx.identity.person.phone ? formatPhone(ctx.identity.person.phone) : ctx.t('settings:none') }), choices: rows, askContact: ctx.t('settings:phoneButton') };
   },
   async handle(ctx, input) {
     const typedLabel = (key: string) => input.kind === 'text' && input.text.trim() === ctx.t(key);
@@ -138,7 +139,7 @@ const phone: Step = {
     if (!number) return { retry: { text: ctx.t('settings:phoneInvalid') } };
     await ctx.services.people.setPhone(ctx.identity.person.id, number);
     ctx.identity.person.phone = number;
-    return { goto: 'menu', say: [{ text: ctx.t('settings:phoneSaved', { phone: number }) }] };
+    return { goto: 'menu', say: [{ text: ctx.t('settings:phoneSaved', { phone: formatPhone(number) }) }] };
   },
 };
 

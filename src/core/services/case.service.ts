@@ -582,7 +582,7 @@ export function createCaseService(deps: CaseServiceDeps) {
       return { all: actor.admin, groupIds, areaIds };
     },
 
-    /** The handler's label of the reporter ("Người phản ánh #A7K2" when anonymous), as in chat. */
+    /** The handler's label of the reporter ("ẩn danh #A7K2" when anonymous), as in chat. */
     reporterLabel: (c: CaseWithContext, t: T) => reporterLabel(c, t),
 
     async isHandlerAnywhere(personId: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import { DomainError } from '../errors.js';
 import type { Outbox } from './outbox.service.js';
 import type { ActorService } from './actor.service.js';
 import type { Clock } from '../ports/clock.js';
+import { alertSenderOf } from './alert.catalog.js';
 
 export type JoinOutcome = 'joined' | 'pending' | 'already';
 
@@ -29,6 +30,14 @@ export function memberAlias(membershipId: string): string {
   const alphabet = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
   return [...hash.subarray(0, 4)].map((b) => alphabet[b % alphabet.length]).join('');
 }
+
+/** The first line of a notice names who sent it, by role. */
+const NOTICE_KEYS = {
+  leader: 'groups:noticeToMembers',
+  deputy: 'groups:noticeToMembersDeputy',
+  officer: 'groups:noticeToMembersOfficer',
+  admin: 'groups:noticeToMembersAdmin',
+} as const;
 
 export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: ActorService; clock?: Clock }) {
   const { db } = deps;
@@ -97,8 +106,11 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
       return db.group.findUnique({ where: { inviteCode: code }, include: { area: true } });
     },
 
-    /** Joins an open group at once; a group by approval gets a pending request its leaders are told of. */
-    /** `note` is what the person chose to tell the leaders who approve the request (name, house number). */
+    /**
+     * Joins an open group at once; a group by approval gets a pending request its leaders are told of.
+     * `shareContact` is whether its leaders may see the person's name (asked as one joins);
+     * `note` is what the person chose to tell the leaders who approve the request (name, house number).
+     */
     async join(personId: string, group: Group, shareContact = false, note?: string): Promise<{ outcome: JoinOutcome; membership: Membership }> {
       const existing = await db.membership.findUnique({ where: { groupId_personId: { groupId: group.id, personId } } });
       if (existing && (existing.state === 'active' || existing.state === 'pending')) {
@@ -109,6 +121,8 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
         ? await db.membership.update({ where: { id: existing.id }, data: { state, role: 'member', shareContact } })
         : await db.membership.create({ data: { groupId: group.id, personId, state, shareContact } });
       await audit(personId, state === 'active' ? 'membership.joined' : 'membership.requested', `group:${group.id}`);
+      // Answering "show my name" as one joins is the same choice as the group view's toggle, and logged alike.
+      if (shareContact) await audit(personId, 'membership.shareName', `membership:${membership.id}`);
       if (state === 'pending') {
         const person = await db.person.findUnique({ where: { id: personId } });
         const who = (t: T) => (shareContact && person?.displayName ? person.displayName : t('groups:memberAlias', { alias: memberAlias(membership.id) }));
@@ -251,7 +265,10 @@ export function createGroupService(deps: { db: Db; outbox?: Outbox; actors?: Act
       const group = await authorize(actorId, 'group.manage', groupId);
       const members = await db.membership.findMany({ where: { groupId, state: 'active' }, select: { personId: true } });
       const ids = members.map((m) => m.personId);
-      await tell(ids, (t) => ({ text: t('groups:noticeToMembers', { group: group.name, text }) }));
+      // Who speaks: the group's leader or a deputy, the police above it, or an administrator.
+      const sender = (await alertSenderOf(db, deps.actors!, actorId, [groupId]))?.[0];
+      const key = sender ? NOTICE_KEYS[sender.role] : 'groups:noticeToMembersOther';
+      await tell(ids, (t) => ({ text: t(key, { group: group.name, unit: sender?.unit ?? '', text }) }));
       await audit(actorId, 'group.notice', `group:${groupId}`, { recipients: ids.length });
       return ids.length;
     },

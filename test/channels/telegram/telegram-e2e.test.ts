@@ -143,12 +143,15 @@ describe('Telegram long polling: onboarding end to end', () => {
     turn = await lan.press('Giảng Võ');
     expect(turn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ/);
     turn = await lan.press('Tổ dân phố số 1');
+    expect(turn.text).toBe('Bạn có muốn tổ trưởng, tổ phó Tổ dân phố số 1 thấy tên của bạn không? (Nếu không, họ chỉ thấy mã số như #A7K2.)');
+    expect(lan.buttonLabels()).toEqual(['👤 Có, hiện tên tôi', '🕶 Không, giữ kín']);
+    turn = await lan.press('Không, giữ kín');
     expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(turn.messages.at(-1)!.body.text).toBe('Bạn muốn làm gì?');
     expect(lan.buttonLabels()).toContain('❓ Hướng dẫn');
 
     // Every press stopped its button's spinner.
-    expect(lan.pressedIds).toHaveLength(6);
+    expect(lan.pressedIds).toHaveLength(7);
     expect(answeredCallbackIds(fake)).toEqual(lan.pressedIds);
 
     const person = await t.app.db.person.findFirstOrThrow({ include: { memberships: true, accounts: true } });
@@ -176,6 +179,8 @@ describe('Telegram long polling: onboarding end to end', () => {
     expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
     turn = await lan.typeNumberOf('Giảng Võ');
     turn = await lan.typeNumberOf('Tổ dân phố số 1');
+    expect(turn.text).toMatch(/thấy tên của bạn không\?/);
+    turn = await lan.typeNumberOf('Có, hiện tên tôi');
     expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(turn.text).toMatch(/Bạn muốn làm gì\?/);
 
@@ -201,6 +206,8 @@ describe('Telegram long polling: onboarding end to end', () => {
     turn = await john.type('zzzz');
     expect(turn.text).toMatch(/"zzzz" is not valid/);
     turn = await john.type('hbd-678');
+    expect(turn.text).toMatch(/Do you want the leaders and deputies of Tổ dân phố số 5 to see your name\?/);
+    turn = await john.type('No, keep it private'); // the label, typed
     expect(turn.text).toMatch(/You have joined Tổ dân phố số 5 \(Phường Hoàn Kiếm\)/);
     expect(turn.text).toMatch(/What would you like to do\?/);
 
@@ -209,7 +216,7 @@ describe('Telegram long polling: onboarding end to end', () => {
     expect(john.buttonLabels()).toEqual(expect.arrayContaining(['🌐 Language / Ngôn ngữ', '❓ Help', '👥 My groups']));
 
     turn = await john.command('/help');
-    expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire and rescue\), 115 \(ambulance\)/);
+    expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire and rescue\), 115 \(ambulance\), 112 \(search and rescue\)/);
     // A menu button runs the same action as its command.
     turn = await john.press('Help');
     expect(turn.text).toMatch(/Commands you can use/);
@@ -287,6 +294,8 @@ describe('Telegram long polling: onboarding end to end', () => {
     await startApp(fake, { dir });
     // So does typing a number from the list offered before the restart.
     turn = await lan.typeNumberOf('Tổ dân phố số 1');
+    expect(turn.text).toMatch(/thấy tên của bạn không\?/);
+    turn = await lan.type('1');
     expect(turn.text).toMatch(/Bạn đã tham gia Tổ dân phố số 1/);
 
     expect(answeredCallbackIds(fake)).toEqual(lan.pressedIds);
@@ -301,7 +310,7 @@ describe('Telegram long polling: bad input', () => {
     await startApp(fake, { logger: log });
     const lan = telegramUser(fake, 5005);
     const languagePrompt = /Bạn muốn dùng ngôn ngữ nào/;
-    const pickFromList = /Bạn hãy chọn một mục trong danh sách \(bấm nút hoặc gõ số thứ tự\)/;
+    const pickFromList = /Mời bạn chọn một mục trong danh sách \(bấm nút hoặc gõ số thứ tự\)/;
 
     await lan.command('/start');
     let turn = await lan.type('xin chào');
@@ -309,7 +318,7 @@ describe('Telegram long polling: bad input', () => {
     expect(turn.text).toMatch(languagePrompt);
 
     turn = await lan.type('7');
-    expect(turn.text).toMatch(/Không có mục số 7\. Bạn hãy gõ một số từ 1 đến 2/);
+    expect(turn.text).toMatch(/Không có mục số 7\. Vui lòng gõ một số từ 1 đến 2/);
     expect(turn.text).toMatch(languagePrompt);
 
     turn = await lan.command('/nosuchthing');
@@ -385,7 +394,7 @@ describe('Telegram long polling: bad input', () => {
     expect(turn.text).toMatch(menu);
 
     turn = await lan.type('y'.repeat(5000));
-    expect(turn.text).toMatch(/Tin nhắn quá dài \(5000 ký tự\)\. Bạn hãy viết gọn lại, tối đa 4000 ký tự/);
+    expect(turn.text).toMatch(/Tin nhắn quá dài \(5000 ký tự\)\. Vui lòng viết gọn lại, tối đa 4000 ký tự/);
     expect(turn.text).toMatch(menu);
 
     turn = await lan.type('hello there');

@@ -111,6 +111,7 @@ describe.skipIf(!haveChromium)(
       await answer(page, 'Chọn tỉnh/thành phố', 'Thành phố Hà Nội');
       await answer(page, 'Chọn phường thuộc Thành phố Hà Nội', 'Phường Giảng Võ');
       await answer(page, 'Chọn khu dân cư (tổ dân phố, khu phố, thôn) thuộc Phường Giảng Võ', 'Tổ dân phố số 1');
+      await answer(page, 'Bạn có muốn tổ trưởng, tổ phó Tổ dân phố số 1 thấy tên của bạn không?', 'Không, giữ kín');
       await botSays(page, 'Bạn đã tham gia Tổ dân phố số 1 (Phường Giảng Võ)').waitFor();
       await botSays(page, 'Bạn muốn làm gì?').getByRole('button', { name: 'Khu dân cư của tôi' }).waitFor();
       // /start was sent once, not once per poll.
@@ -198,6 +199,7 @@ describe.skipIf(!haveChromium)(
       await answer(page, /Bạn sống ở (khu dân cư|tổ dân phố)/, 'Nhập mã mời');
       await page.locator('#text').fill('KMA234');
       await page.locator('#send').tap();
+      await answer(page, 'thấy tên của bạn không?', 'Không, giữ kín');
       await botSays(page, 'Bạn đã tham gia').waitFor();
       const menu = botSays(page, 'Bạn muốn làm gì?');
       await menu.locator('.choices button').first().waitFor();
@@ -219,13 +221,14 @@ describe.skipIf(!haveChromium)(
       await help.waitFor();
       await botSays(page, 'Bạn muốn làm gì?').locator('.choices button:enabled').first().waitFor();
       const links = help.locator('a.tel');
-      await expect(links.evaluateAll((as) => as.slice(0, 3).map((a) => [a.textContent, a.getAttribute('href')]))).resolves.toEqual([
+      await expect(links.evaluateAll((as) => as.slice(0, 4).map((a) => [a.textContent, a.getAttribute('href')]))).resolves.toEqual([
         ['113', 'tel:113'],
         ['114', 'tel:114'],
         ['115', 'tel:115'],
+        ['112', 'tel:112'],
       ]);
       // The text reads as before: only the numbers became links.
-      await expect(help.textContent()).resolves.toMatch(/^🚨 Khẩn cấp: gọi 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\)\./);
+      await expect(help.textContent()).resolves.toMatch(/^🚨 Khẩn cấp: gọi 113 \(công an\), 114 \(cứu hỏa, cứu nạn\), 115 \(cấp cứu\), 112 \(tìm kiếm cứu nạn\)\./);
       const helpPlace = await placeOf(page, help);
       expect(helpPlace.top).toBeGreaterThanOrEqual(0);
       expect(helpPlace.top).toBeLessThan(helpPlace.visible / 2);
@@ -279,7 +282,7 @@ describe.skipIf(!haveChromium)(
       await page.locator('.msg.bot', { hasText: 'Bạn muốn làm gì?' }).nth(menus).locator('.choices button').first().waitFor();
       expect((await buttonsOf(alert)).every((b) => b.enabled)).toBe(true);
       await expect(tappable(page)).resolves.toEqual([expect.stringMatching(/CẢNH BÁO/), expect.stringMatching(/^Bạn muốn làm gì\?/)]);
-      await expect(botSays(page, 'Khẩn cấp: gọi 113').locator('a.tel').count()).resolves.toBeGreaterThanOrEqual(3);
+      await expect(botSays(page, 'Khẩn cấp: gọi 113').locator('a.tel').count()).resolves.toBeGreaterThanOrEqual(4);
 
       // Still fits the phone's width, with the alert's frame.
       const width = await fitsWidth(page);

@@ -16,7 +16,7 @@ describe('web chat location', () => {
     await web.say('1');
     await web.say('1');
     await web.say('2');
-    await web.say('KMA234');
+    await web.pick(await web.say('KMA234'), 'Không, giữ kín');
     let r = await web.say('/report');
     r = await web.pick(r, 'Không');
     r = await web.pick(r, 'Giao thông');

@@ -31,6 +31,8 @@ describe('web chat onboarding', () => {
     replies = await web.pick(replies, 'Giảng Võ');
     expect(texts(replies)).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\)/);
     replies = await web.pick(replies, 'Tổ dân phố số 1');
+    expect(texts(replies)).toMatch(/Bạn có muốn tổ trưởng, tổ phó Tổ dân phố số 1 thấy tên của bạn không\?/);
+    replies = await web.pick(replies, 'Có, hiện tên tôi');
     expect(texts(replies)).toMatch(/Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)/);
     expect(texts(replies)).toMatch(/Bạn muốn làm gì\?/);
 
@@ -38,6 +40,7 @@ describe('web chat onboarding', () => {
     expect(person.onboardedAt).not.toBeNull();
     expect(person.memberships).toHaveLength(1);
     expect(person.memberships[0]!.state).toBe('active');
+    expect(person.memberships[0]!.shareContact).toBe(true);
   });
 
   it('speaks English after choosing it, and numbers typed work like taps', async () => {
@@ -53,6 +56,8 @@ describe('web chat onboarding', () => {
     replies = await web.say('zzzz');
     expect(texts(replies)).toMatch(/"zzzz" is not valid/);
     replies = await web.say('hbd-678');
+    expect(texts(replies)).toMatch(/Do you want the leaders and deputies of Tổ dân phố số 5 to see your name\?/);
+    replies = await web.say('2'); // 🕶 No, keep it private
     expect(texts(replies)).toMatch(/You have joined Tổ dân phố số 5/);
     expect((await web.fetchNew()).locale).toBe('en');
   });
@@ -82,18 +87,18 @@ describe('web chat onboarding', () => {
     const web = createWebClient(t.baseUrl);
     await web.say('/start');
     let replies = await web.say('xin chào');
-    expect(texts(replies)).toMatch(/Bạn hãy chọn một mục trong danh sách/);
+    expect(texts(replies)).toMatch(/Mời bạn chọn một mục trong danh sách/);
     expect(texts(replies)).toMatch(/Bạn muốn dùng ngôn ngữ nào/);
     replies = await web.say('7');
     expect(texts(replies)).toMatch(/Không có mục số 7/);
     replies = await web.say('/nosuchthing');
     expect(texts(replies)).toMatch(/Không có lệnh \/nosuchthing/);
     replies = await web.say('x'.repeat(5000));
-    expect(texts(replies)).toMatch(/Bạn hãy chọn một mục/);
+    expect(texts(replies)).toMatch(/Mời bạn chọn một mục/);
     expect(texts(replies).length).toBeLessThan(2000);
     // A forged choice that was never offered is not accepted.
     replies = await web.choose('group:not-offered');
-    expect(texts(replies)).toMatch(/Bạn hãy chọn một mục trong danh sách/);
+    expect(texts(replies)).toMatch(/Mời bạn chọn một mục trong danh sách/);
     replies = await web.say('/cancel');
     expect(texts(replies)).toMatch(/Đã hủy/);
     replies = await web.say('/help');

@@ -129,32 +129,35 @@ describe('Zalo long polling: onboarding end to end', () => {
     expect(turn.messages).toHaveLength(1);
     expect(turn.text).toBe(
       'Xin chào! Tôi là trợ lý tự động của khu dân cư tự quản, giúp bà con phản ánh sự việc và nhận cảnh báo từ tổ trưởng, công an.\nBạn muốn dùng ngôn ngữ nào?\n\n' +
-        'Gõ số thứ tự để chọn:\n1. 🇻🇳 Tiếng Việt\n2. 🇬🇧 English',
+        'Trả lời bằng cách gõ số (ví dụ: 1):\n1. 🇻🇳 Tiếng Việt\n2. 🇬🇧 English',
     );
 
     turn = await binh.choose('Tiếng Việt');
     expect(turn.text).toMatch(/hệ thống tự động/);
     expect(turn.text).toMatch(/Cài đặt → Xóa dữ liệu của tôi/);
-    expect(turn.text).toMatch(/Gõ số thứ tự để chọn:\n1\. ✅ Tôi đồng ý\n2\. Không đồng ý$/);
+    expect(turn.text).toMatch(/Trả lời bằng cách gõ số \(ví dụ: 1\):\n1\. ✅ Tôi đồng ý\n2\. Không đồng ý$/);
     turn = await binh.choose('Tôi đồng ý');
     expect(turn.text).toMatch(/Bạn sống ở khu dân cư nào/);
     turn = await binh.choose('Chọn theo tỉnh');
-    expect(turn.text).toMatch(/Chọn tỉnh\/thành phố:\n\nGõ số thứ tự để chọn:\n1\. /);
+    expect(turn.text).toMatch(/Chọn tỉnh\/thành phố:\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):\n1\. /);
     turn = await binh.choose('Hà Nội');
     expect(turn.text).toMatch(/Chọn phường thuộc Thành phố Hà Nội/);
     expect(binh.listLabels()).toContain('⬅️ Quay lại');
     turn = await binh.choose('Giảng Võ');
     expect(turn.text).toMatch(/Chọn khu dân cư \(tổ dân phố, khu phố, thôn\) thuộc Phường Giảng Võ/);
     turn = await binh.choose('Tổ dân phố số 1');
+    // Whether the leaders may see her name, asked before she joins: typed numbers, no "bấm".
+    expect(turn.text).toMatch(/^Bạn có muốn tổ trưởng, tổ phó Tổ dân phố số 1 thấy tên của bạn không\? \(Nếu không, họ chỉ thấy mã số như #A7K2\.\)\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):\n1\. 👤 Có, hiện tên tôi\n2\. 🕶 Không, giữ kín$/);
+    turn = await binh.choose('Không, giữ kín');
     expect(turn.messages).toHaveLength(2);
-    expect(turn.messages[0]!.body.text).toMatch(/^Bạn đã tham gia Tổ dân phố số 1 \(Phường Giảng Võ\)\.\nTổ trưởng, tổ phó chưa thấy tên hiển thị của bạn, chỉ thấy một mã số/);
-    expect(turn.messages[1]!.body.text).toMatch(/^Bạn muốn làm gì\?\n\nGõ số thứ tự để chọn:\n1\. /);
+    expect(turn.messages[0]!.body.text).toBe('Bạn đã tham gia Tổ dân phố số 1 (Phường Giảng Võ).');
+    expect(turn.messages[1]!.body.text).toMatch(/^Bạn muốn làm gì\?\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):\n1\. /);
     expect(binh.listLabels()).toEqual(expect.arrayContaining(['🌐 Ngôn ngữ / Language', '❓ Hướng dẫn', '👥 Khu dân cư của tôi']));
 
     // Every list came with the hint right above it.
     for (const call of fake.sent.filter(isSendTo(binh.id))) {
       const text = String(call.body.text);
-      if (numberedItems(text).length) expect(text).toMatch(/Gõ số thứ tự để chọn:\n1\. /);
+      if (numberedItems(text).length) expect(text).toMatch(/Trả lời bằng cách gõ số \(ví dụ: 1\):\n1\. /);
     }
 
     const person = await t.app.db.person.findFirstOrThrow({ include: { memberships: true, accounts: true } });
@@ -176,7 +179,7 @@ describe('Zalo long polling: onboarding end to end', () => {
     await mai.type('/start');
     let turn = await mai.choose('English');
     expect(turn.text).toMatch(/automated system/);
-    expect(turn.text).toMatch(/Type a number to choose:\n1\. ✅ I agree\n2\. I do not agree$/);
+    expect(turn.text).toMatch(/Reply by typing a number \(for example: 1\):\n1\. ✅ I agree\n2\. I do not agree$/);
     turn = await mai.choose('I agree');
     expect(turn.text).toMatch(/Which residential group/);
     await mai.choose('Choose by province');
@@ -185,8 +188,10 @@ describe('Zalo long polling: onboarding end to end', () => {
     turn = await mai.choose('Ba Đình');
     expect(turn.text).toMatch(/Choose your residential group in Phường Ba Đình/);
     turn = await mai.choose('Tổ dân phố số 3');
+    expect(turn.text).toMatch(/Do you want the leaders and deputies of Tổ dân phố số 3 to see your name\?/);
+    turn = await mai.type('yes'); // the answer's first word
     expect(turn.text).toMatch(/You have joined Tổ dân phố số 3 \(Phường Ba Đình\)\./);
-    expect(turn.text).toMatch(/What would you like to do\?\n\nType a number to choose:\n1\. /);
+    expect(turn.text).toMatch(/What would you like to do\?\n\nReply by typing a number \(for example: 1\):\n1\. /);
 
     turn = await mai.type('/help');
     expect(turn.text).toMatch(/Emergency: call 113 \(police\), 114 \(fire and rescue\), 115 \(ambulance\)/);
@@ -196,10 +201,10 @@ describe('Zalo long polling: onboarding end to end', () => {
     turn = await mai.type('/cancel');
     expect(turn.text).toMatch(/Cancelled\./);
     turn = await mai.type('/lang');
-    expect(turn.text).toMatch(/Chọn ngôn ngữ \/ Choose your language:\n\nType a number to choose:/);
+    expect(turn.text).toMatch(/Chọn ngôn ngữ \/ Choose your language:\n\nReply by typing a number \(for example: 1\):/);
     turn = await mai.choose('Tiếng Việt');
     expect(turn.text).toMatch(/Đã chuyển sang tiếng Việt\./);
-    expect(turn.text).toMatch(/Gõ số thứ tự để chọn:/);
+    expect(turn.text).toMatch(/Trả lời bằng cách gõ số \(ví dụ: 1\):/);
 
     expectPlainTextWithinLimit(fake);
     expect(log.errors).toEqual([]);
@@ -227,6 +232,8 @@ describe('Zalo long polling: onboarding end to end', () => {
     turn = await binh.choose('Tổ dân phố số 2');
     expect(turn.text).toMatch(/Tổ dân phố số 2 cần tổ trưởng duyệt/);
     turn = await binh.type('Trần Bình, nhà số 7');
+    expect(turn.text).toMatch(/Tổ dân phố số 2 thấy tên của bạn không\?/);
+    turn = await binh.choose('Có, hiện tên tôi');
     expect(turn.text).toMatch(/Đã gửi yêu cầu tham gia Tổ dân phố số 2/);
 
     expectPlainTextWithinLimit(fake);
@@ -240,7 +247,7 @@ describe('Zalo long polling: bad input', () => {
     const log = recordingLogger();
     await startApp(fake, { logger: log });
     const binh = zaloUser(fake, 'c3d4e5f6a7b8');
-    const menu = /Bạn muốn làm gì\?\n\nGõ số thứ tự để chọn:/;
+    const menu = /Bạn muốn làm gì\?\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):/;
 
     // Someone new who just says hello is onboarded first.
     let turn = await binh.type('xin chào');
@@ -257,7 +264,7 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.send(binh.event('message.unsupported.received'));
     expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     turn = await binh.send(binh.event('message.voice.received', { url: 'https://example.org/voice.aac' }));
-    expect(turn.text).toMatch(/🎤 Tôi chưa nghe được tin nhắn thoại\. Bạn hãy gõ chữ/);
+    expect(turn.text).toMatch(/🎤 Tôi chưa nghe được tin nhắn thoại\. Mời bạn gõ chữ/);
     turn = await binh.send(binh.event('message.location.received', { location: { latitude: 21.03, longitude: 105.85 } }));
     expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại và chưa xem được sticker, video/);
     // Nobody to answer and nothing to do: dropped quietly.
@@ -274,12 +281,12 @@ describe('Zalo long polling: bad input', () => {
     turn = await binh.type('   ');
     expect(turn.text).toMatch(/Tôi chưa nghe được tin nhắn thoại/);
     turn = await binh.type('42');
-    expect(turn.text).toMatch(/Không có mục số 42\. Bạn hãy gõ một số từ 1 đến \d+\./);
+    expect(turn.text).toMatch(/Không có mục số 42\. Vui lòng gõ một số từ 1 đến \d+\./);
 
     // Inside a flow (here the language choice) the step is kept and asked again.
     await binh.type('/lang');
-    const pickFromList = /Bạn hãy chọn một mục trong danh sách/;
-    const languagePrompt = /Chọn ngôn ngữ \/ Choose your language:\n\nGõ số thứ tự để chọn:\n1\. 🇻🇳 Tiếng Việt/;
+    const pickFromList = /Mời bạn chọn một mục trong danh sách/;
+    const languagePrompt = /Chọn ngôn ngữ \/ Choose your language:\n\nTrả lời bằng cách gõ số \(ví dụ: 1\):\n1\. 🇻🇳 Tiếng Việt/;
     turn = await binh.type('xin chào');
     expect(turn.text).toMatch(pickFromList);
     expect(turn.text).toMatch(languagePrompt);
@@ -394,7 +401,7 @@ describe('Zalo webhook', () => {
     const res = await postToWebhook(url, SECRET, binh.textUpdate('/start'));
     expect(res.status).toBe(200);
     const reply = await fake.waitFor((c) => isSendTo(binh.id)(c) && /Bạn muốn dùng ngôn ngữ nào/.test(String(c.body.text)), 5000);
-    expect(reply.body.text).toMatch(/Gõ số thứ tự để chọn:\n1\. 🇻🇳 Tiếng Việt\n2\. 🇬🇧 English$/);
+    expect(reply.body.text).toMatch(/Trả lời bằng cách gõ số \(ví dụ: 1\):\n1\. 🇻🇳 Tiếng Việt\n2\. 🇬🇧 English$/);
 
     // The envelope form ({ ok, result }) is accepted as well.
     expect((await postToWebhook(url, SECRET, { ok: true, result: binh.textUpdate('2') })).status).toBe(200);

@@ -83,9 +83,11 @@
     log.scrollTop = Math.max(0, Math.min(bottom, start));
   }
 
+  // --- tel: links (test/channels/web/tel-links.test.ts runs this part on its own) ---
   // Phone numbers become tel: links, built as DOM nodes (text never goes through innerHTML).
-  // The emergency numbers 111-115 only where the text offers them to call ("gọi 113", "113 (công an)",
-  // "• 113 — Công an"), so a house or alley number is never a call to the police.
+  // The emergency numbers 111-115 (113 police, 114 fire, 115 ambulance, 112 search and rescue) only
+  // where the text offers them to call ("gọi 113", "113 (công an)", "• 112 — Tìm kiếm cứu nạn"), so a
+  // house or alley number is never a call to the police.
   var EMERGENCY = /(^|[^\w\/.,-])(11[1-5])(?=\s*[(\u2014\u2013])|((?:gọi|Gọi|GỌI|call|Call|CALL)(?:\s+ngay)?:?\s+)(11[1-5])(?!\w|[\/.,]\d)/g;
   // Other numbers: a Vietnamese phone (0xx or +84, 10-11 digits, spaces or dots between groups), or a 1800/1900 line.
   var PHONE = /(^|[^\w+])((?:\+84|0)\d{2,3}(?:[ .]?\d){6,8}|1[89]00(?:[ .]?\d){4,6})(?!\w|[.,]\d)/g;
@@ -110,6 +112,7 @@
     spans.sort(function (a, b) { return a[0] - b[0]; });
     return spans.filter(function (span, i) { return i === 0 || span[0] >= spans[i - 1][1]; });
   }
+  // --- end of tel: links ---
 
   function appendText(parent, text) {
     var from = 0;
