@@ -2,7 +2,7 @@
  * Configuration from the environment, validated once at start-up. `parseConfig` is pure
  * (it takes the env as an argument), so tests build configs without touching process.env.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ID_SHAPE_TEXT, isAccountId } from './core/account-ids.js';
 
 // Only the shape "<numeric bot id>:<secret>" is checked: test servers and local Bot API

@@ -2,7 +2,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createApp } from './app.js';
 
 /** Reads KEY=value lines of a .env file into process.env, never overriding what is already set. */
 function loadDotEnv(file = '.env') {
@@ -27,9 +26,15 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // The rest of the service is loaded once the environment is known to be right: a wrong value is
+  // reported without loading (or, run through tsx, compiling) the whole app first.
+  const { createApp } = await import('./app.js');
   const app = await createApp(config, { logger });
   const lines = await app.start();
   for (const line of lines) logger.info(line);
+  // performance.now() counts from the process's start: node's own start-up, loading the bundle,
+  // opening (and migrating) the database, building the app, starting the channels.
+  logger.info(`ready in ${Math.round(performance.now())} ms`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -77,6 +77,8 @@ export interface ConsoleDeps {
   tileUrl?: string;
   /** Only used for links when PUBLIC_URL is unset (http://localhost:<port>). */
   port(): number;
+  /** The sign-in links and sessions (console-lazy.ts makes it before the pages are loaded). */
+  auth?: ConsoleAuth;
 }
 
 type Env = { Variables: { session: ConsoleSessionInfo; locale: Locale; t: T } };
@@ -84,7 +86,7 @@ export type ConsoleEnv = Env;
 
 export function createConsole(deps: ConsoleDeps) {
   const { services, translator, clock, logger } = deps;
-  const auth: ConsoleAuth = createConsoleAuth({ db: deps.db, clock });
+  const auth: ConsoleAuth = deps.auth ?? createConsoleAuth({ db: deps.db, clock });
   const queries = createConsoleQueries({ db: deps.db, clock });
   const secure = deps.publicUrl?.startsWith('https://') ?? false;
   const assets = new Map<string, { body: string; type: string }>();

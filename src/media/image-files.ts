@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PhotoRefused, type MediaFiles } from '../core/ports/photo-source.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
 /** One image may take this long to re-encode; then the worker is restarted and the photo refused. */
 const JOB_TIMEOUT_MS = 60_000;
@@ -156,7 +157,9 @@ export function createImageFiles(dir: string): MediaFiles & { tempDir: string; c
 function createReencodeWorker() {
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
-  const entry = path.join(path.dirname(here), ts ? 'reencode-worker.ts' : 'reencode-worker.js');
+  // Compiled, this code is inside the bundle (dist/src/main.js); the build writes the worker's own
+  // entry to dist/src/media/ (scripts/build.mjs).
+  const entry = ts ? path.join(path.dirname(here), 'reencode-worker.ts') : path.join(PROJECT_ROOT, 'dist', 'src', 'media', 'reencode-worker.js');
   let child: ChildProcess | undefined;
   let nextId = 1;
   const pending = new Map<number, { resolve(size: number): void; reject(error: Error): void; timer: NodeJS.Timeout }>();

@@ -3,8 +3,13 @@
  * they took, messages sent, failed and retried per channel, 429 answers, and the outbox's depth
  * and age (read from the database when scraped, so every instance reports the shared queue).
  * One registry per app, so two apps in one process (tests) keep their own counts.
+ *
+ * prom-client (with what it pulls in: OpenTelemetry's API, Node's cluster, v8 and perf_hooks) is
+ * loaded after start-up, not before the service answers: `load()` (the app calls it once it is
+ * ready), or the first scrape or handled update, whichever comes first. Updates handled before it
+ * is loaded are counted once it is, with the time they took.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 
 export interface QueueStats {
   /** Rows waiting to be sent, per channel. */
@@ -16,9 +21,47 @@ export interface QueueStats {
 /** What each channel's delivery worker has done since start: sent, failed, retried, 429s. */
 export type DeliveryStats = Record<string, { sent: number; failed: number; retried: number; rateLimited: number }>;
 
-export function createMetrics(
-  options: { queueStats?: () => Promise<QueueStats>; deliveryStats?: () => DeliveryStats; processMetrics?: boolean } = {},
-) {
+type MetricsOptions = { queueStats?: () => Promise<QueueStats>; deliveryStats?: () => DeliveryStats; processMetrics?: boolean };
+
+export function createMetrics(options: MetricsOptions = {}) {
+  let loading: Promise<Registered> | undefined;
+  let registered: Registered | undefined;
+  /** Handled updates counted before prom-client was loaded: [channel, outcome, seconds or undefined]. */
+  const early: Array<[string, 'ok' | 'duplicate' | 'error', number | undefined]> = [];
+  const load = (): Promise<Registered> =>
+    (loading ??= import('prom-client').then((module) => {
+      // A CommonJS package: its exports are the default export (always so in the bundle, see scripts/build.mjs).
+      const prom = module.default ?? module;
+      registered = register(prom, options);
+      for (const [channel, outcome, seconds] of early.splice(0)) registered.count(channel, outcome, seconds);
+      return registered;
+    }));
+
+  return {
+    /** Loads prom-client now (the app calls it once it answers), so the first scrape does not wait. */
+    load: async (): Promise<void> => void (await load()),
+    /** Call when an update was handled; `startedAt` from performance.now(). */
+    updateHandled(channel: string, outcome: 'ok' | 'duplicate' | 'error', startedAt: number) {
+      const seconds = outcome === 'duplicate' ? undefined : (performance.now() - startedAt) / 1000;
+      if (registered) return registered.count(channel, outcome, seconds);
+      early.push([channel, outcome, seconds]);
+      load().catch(() => undefined); // a scrape reports the failure
+    },
+    /** The text a Prometheus server scrapes. */
+    async render(): Promise<{ contentType: string; body: string }> {
+      const { registry } = await load();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+interface Registered {
+  registry: Registry;
+  count(channel: string, outcome: 'ok' | 'duplicate' | 'error', seconds: number | undefined): void;
+}
+
+function register(prom: typeof import('prom-client'), options: MetricsOptions): Registered {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
@@ -90,14 +133,9 @@ export function createMetrics(
 
   return {
     registry,
-    /** Call when an update was handled; `startedAt` from performance.now(). */
-    updateHandled(channel: string, outcome: 'ok' | 'duplicate' | 'error', startedAt: number) {
+    count(channel, outcome, seconds) {
       updates.inc({ channel, outcome });
-      if (outcome !== 'duplicate') handling.observe({ channel }, (performance.now() - startedAt) / 1000);
-    },
-    /** The text a Prometheus server scrapes. */
-    async render(): Promise<{ contentType: string; body: string }> {
-      return { contentType: registry.contentType, body: await registry.metrics() };
+      if (seconds !== undefined) handling.observe({ channel }, seconds);
     },
   };
 }

@@ -6,7 +6,7 @@
  * handle an area ("Công an phường Mũi Né") and is where escalation goes.
  * Existing codes are updated, new ones created, in one transaction; errors name the entry and field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Db } from '../core/services/db.js';
 import { CODE_ALPHABET, normaliseCode, randomCode } from '../core/codes.js';
 

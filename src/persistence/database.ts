@@ -70,13 +70,17 @@ async function openSqlite(file: string): Promise<OpenedDatabase> {
     connectToShadowDb: () => factory.connectToShadowDb(),
   });
   const db = new PrismaClient({ adapter: sharing });
-  // Per-connection settings: the adapter keeps one connection, so these hold for its life.
-  await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
-  await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
-  await db.$queryRawUnsafe('PRAGMA foreign_keys = ON');
-  await db.$queryRawUnsafe('PRAGMA synchronous = NORMAL');
+  // Opens the adapter's connection (and loads Prisma's query compiler), running no query yet.
+  await db.$connect();
   if (!connection) throw new Error('the SQLite adapter did not open its connection');
-  const sqlite = createSqliteStatements(connection);
+  // Per-connection settings, set on that connection directly (not as Prisma queries, which would
+  // each be planned by the query compiler): the adapter keeps one connection, so they hold for its life.
+  const conn: Database.Database = connection;
+  conn.pragma('journal_mode = WAL');
+  conn.pragma('busy_timeout = 10000');
+  conn.pragma('foreign_keys = ON');
+  conn.pragma('synchronous = NORMAL');
+  const sqlite = createSqliteStatements(conn);
   registerSqlRunner(db, sqlite.runner);
   return { db, sql: sqlite.runner, sqlite, appliedMigrations, close: () => db.$disconnect() };
 }
@@ -131,15 +135,16 @@ async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
   const schema = url.searchParams.get('schema') ?? 'public';
   url.searchParams.delete('schema');
   const connectionString = url.toString();
+  // The PostgreSQL client's code loads while the migration check waits on the server.
+  const loading = Promise.all([import('../generated/prisma-pg/client.js'), import('@prisma/adapter-pg'), import('./pg-statements.js')]);
+  loading.catch(() => undefined); // a failed migration is the error reported; a failed import is reported below
   const appliedMigrations = await migratePostgres(connectionString, schema);
-  const { PrismaClient: PgPrismaClient } = await import('../generated/prisma-pg/client.js');
-  const { PrismaPg } = await import('@prisma/adapter-pg');
+  const [{ PrismaClient: PgPrismaClient }, { PrismaPg }, { createPgRunner }] = await loading;
   // search_path too: raw SQL through Prisma (delivery claims, the alert audience) names tables unqualified.
   const searchPath = `-c search_path="${schema.replace(/"/g, '""')}"`;
   const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 10, options: searchPath }, { schema }) });
   // Both clients are generated from the same models; the SQLite one's type describes both.
   const db = client as unknown as Db;
-  const { createPgRunner } = await import('./pg-statements.js');
   const sql = createPgRunner(connectionString, schema);
   registerSqlRunner(db, sql);
   return {

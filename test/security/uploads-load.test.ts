@@ -52,7 +52,7 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** A resident whose anonymous report draft waits at the preview (no photo yet). */
 async function atPreview(baseUrl: string): Promise<{ web: WebClient; last: WebReply[] }> {
   const web = createWebClient(baseUrl);
-  await joinOnWeb(web, { code: 'KMA234', keepPrivate: true });
+  await joinOnWeb(web, { code: 'KMA234' });
   let r = await web.say('/report');
   r = await web.pick(r, 'Không');
   r = await web.pick(r, 'Cháy');

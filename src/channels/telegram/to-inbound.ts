@@ -5,7 +5,7 @@
  * webhook secret but wrong types (a numeric `callback_query.data`, a `text` object, a string
  * user id) is ignored as a whole, so it can never reach a flow or cause an internal-error reply.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Update } from 'grammy/types';
 import { parseCommand, type Inbound, type InboundPayload } from '../../core/messages.js';
 import { guardInbound } from '../../core/abuse/inbound-guard.js';

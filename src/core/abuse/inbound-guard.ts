@@ -7,7 +7,7 @@
  * the right secret and the wrong types) can never reach a flow: a wrong shape is dropped,
  * never answered with an internal error.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNELS, type Inbound } from '../messages.js';
 import { cleanUserText } from '../format.js';
 
