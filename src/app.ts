@@ -24,7 +24,7 @@ import { settingsFeature } from './core/features/settings.feature.js';
 import { participationFeature } from './core/features/participation.feature.js';
 import { startParticipationJobs } from './jobs/monthly-account.job.js';
 import { createConsoleFeature } from './core/features/console.feature.js';
-import { createConsole } from './console/console-app.js';
+import { createLazyConsole } from './console/console-lazy.js';
 import { startAlertFollowUpJob } from './jobs/alert-follow-up.job.js';
 import type { PhotoSource } from './core/ports/photo-source.js';
 import { createImageFiles } from './media/image-files.js';
@@ -44,7 +44,6 @@ import { createTelegramChannel } from './channels/telegram/telegram.channel.js';
 import { createZaloChannel } from './channels/zalo/zalo.channel.js';
 import { createWebChannel, webPayload, type WebLimits } from './channels/web/web.channel.js';
 import type { ChannelRuntime } from './channels/channel.js';
-import { packChoices } from './core/choice-match.js';
 
 const DEMO_FILE = path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json');
 
@@ -138,7 +137,7 @@ export async function createApp(config: Config, options: AppOptions) {
   }
 
   // The officers' and leaders' web console (/console): one-time sign-in links from the bot.
-  const consoleWeb = createConsole({ db, services, translator, clock, logger, defaultLocale: config.defaultLocale, publicUrl: config.publicUrl, tileUrl: config.consoleTileUrl, port: () => port });
+  const consoleWeb = createLazyConsole({ db, services, translator, clock, logger, defaultLocale: config.defaultLocale, publicUrl: config.publicUrl, tileUrl: config.consoleTileUrl, port: () => port });
   const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, settingsFeature, createConsoleFeature({ issueLink: consoleWeb.issueLink }), generalFeature, participationFeature, confirmRepeatsFeature];
   // Direct replies: to the outbox (paced, ordered per chat) or the web inbox, in the turn's transaction.
   const core = createBotCore({ services, translator, features, logger, messageLimit: config.messageLimit, replies: createReplySink({
@@ -270,14 +269,17 @@ export async function createApp(config: Config, options: AppOptions) {
         instanceId: leases.holder,
         mayClaim: () => keeper?.holds(senderLease(channel.name)) ?? false,
         ...options.delivery,
-        async afterSent(rows) {
-          // Typing a number answers the notification just received (when no flow owns the numbers).
-          // Direct replies are left out: the conversation already holds what they offered.
-          const offers = rows.filter((row) => row.kind !== 'reply').flatMap((row) => {
-            const ids = packChoices(row.payload.choices?.flat() ?? []); // ids, then labels: typing "Đã nhận" works too
-            return ids.length && row.accountId ? [{ accountId: row.accountId, choiceIds: ids }] : [];
-          });
+        // Typing a number answers the notification just received (when no flow owns the numbers).
+        // Its choices are offered before it goes out: the person may answer the moment it arrives,
+        // before the platform's answer reached the worker. Direct replies are left out (conversation.service.ts).
+        async beforeSend(rows) {
+          const offers = services.conversations.offersOf(rows);
           if (offers.length) await services.conversations.offerChoicesMany(offers);
+        },
+        // A notification refused for good never arrived: its offer is taken back, unless replaced since.
+        async refused(rows) {
+          const offers = services.conversations.offersOf(rows);
+          if (offers.length) await services.conversations.withdrawChoicesMany(offers);
         },
       }),
     );
@@ -348,6 +350,20 @@ export async function createApp(config: Config, options: AppOptions) {
     }
   }
 
+  /**
+   * What start-up leaves out (the console's pages, prom-client) is loaded just after the service
+   * answers, so neither the first answer nor the first /console page or scrape waits for it.
+   */
+  let warmUpTimer: NodeJS.Timeout | undefined;
+  function warmUp(): void {
+    warmUpTimer = setTimeout(() => {
+      warmUpTimer = undefined;
+      consoleWeb.load().catch((error) => logger.warn('loading the console failed', { error }));
+      metrics.load().catch((error) => logger.warn('loading the metrics failed', { error }));
+    }, 1000);
+    warmUpTimer.unref();
+  }
+
   let port = 0;
   return {
     config,
@@ -374,6 +390,7 @@ export async function createApp(config: Config, options: AppOptions) {
       }
       if (!config.backgroundJobs) {
         lines.push('background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)');
+        warmUp();
         return lines;
       }
       for (const [name, worker] of workers) {
@@ -423,6 +440,7 @@ export async function createApp(config: Config, options: AppOptions) {
       await keeper.tick();
       const held = leased.filter((w) => keeper!.holds(w.name)).map((w) => w.name);
       lines.push(`background jobs: ${held.length ? `here: ${held.join(', ')}` : 'another instance holds them; this one takes over if it stops'}`);
+      warmUp();
       return lines;
     },
     workers,
@@ -434,6 +452,7 @@ export async function createApp(config: Config, options: AppOptions) {
     leases,
     async stop(): Promise<void> {
       retries.forEach((timer) => clearTimeout(timer));
+      clearTimeout(warmUpTimer);
       // Stops the senders and timers this instance runs and gives their leases back at once.
       await keeper?.stop();
       await wakeups?.close();

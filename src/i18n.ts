@@ -40,15 +40,25 @@ export function createTranslator(defaultLocale: Locale = 'vi', resources = loadR
     showSupportNotice: false,
   });
   const fixed = new Map<Locale, ReturnType<i18n['getFixedT']>>();
+  // A text without parameters is the same every time (the resources never change once loaded):
+  // looked up once per locale and key, not on every update (a menu asks for a dozen).
+  const plain = new Map<string, string>();
   return {
     defaultLocale,
     t(locale, key, params) {
+      const cacheKey = params === undefined ? `${locale}\u0000${key}` : undefined;
+      if (cacheKey !== undefined) {
+        const hit = plain.get(cacheKey);
+        if (hit !== undefined) return hit;
+      }
       let tr = fixed.get(locale);
       if (!tr) {
         tr = instance.getFixedT(locale);
         fixed.set(locale, tr);
       }
-      return tr(key, params ?? {}) as string;
+      const text = tr(key, params ?? {}) as string;
+      if (cacheKey !== undefined && plain.size < 10_000) plain.set(cacheKey, text);
+      return text;
     },
   };
 }

@@ -20,9 +20,13 @@
  *   a conditional write that only one instance can win (persistence/delivery-claims.ts), and rows
  *   handed back are only those this instance claimed (`claimedBy`).
  * - Each send is logged with the log id of the update that queued it (Delivery.traceId).
+ * - `beforeSend` sees the rows of each dispatch before any of them goes out (one call for the
+ *   rows started together), so what it records (a notification's numbered choices) is in place
+ *   when the message reaches the person, who may answer before the platform answered the send.
+ *   `refused` sees those rows again if the platform refused them for good.
  */
 import type { Db } from '../core/services/db.js';
-import { claimQueued, dueRows, markSent, markSentNow, rowsWaitingForRetry, type DueRow } from '../persistence/delivery-claims.js';
+import { claimDue, markSent, markSentNow, type DueRow } from '../persistence/delivery-claims.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -35,12 +39,16 @@ export interface DeliveryTarget {
   isGroupChat(chatId: string): boolean;
 }
 
-export interface SentRow {
+/** A claimed row as the hooks see it. */
+export interface OutgoingRow {
   id: string;
   accountId: string | null;
   kind: string;
   alertId: string | null;
   payload: Outbound;
+}
+
+export interface SentRow extends OutgoingRow {
   messageIds: string[];
 }
 
@@ -63,6 +71,18 @@ export interface DeliveryWorkerOptions {
    * number answer the message. Batched with the status writes: one call per write, not per send.
    */
   afterSent?(rows: SentRow[]): Promise<void>;
+  /**
+   * Called with the rows about to be sent, before any of them goes out (one call for the rows a
+   * dispatch starts together; none when it starts nothing), e.g. to let a typed number answer
+   * the message the moment it arrives. The sends wait for it; if it fails, that is logged and
+   * they go anyway.
+   */
+  beforeSend?(rows: OutgoingRow[]): Promise<void>;
+  /**
+   * Called with the rows the platform refused for good (recorded as failed), after that is
+   * written, e.g. to withdraw what `beforeSend` recorded for a message that never arrived.
+   */
+  refused?(rows: OutgoingRow[]): Promise<void>;
 }
 
 /** A row this worker claimed: the row as read (persistence/delivery-claims.ts), its payload parsed. */
@@ -70,7 +90,7 @@ type Claimed = Omit<DueRow, 'payload' | 'createdAt'> & { payload: Outbound };
 
 type Result =
   | { id: string; ok: true; messageIds: string[]; at: Date; row: Claimed }
-  | { id: string; ok: false; failure: SendFailure; attempts: number; accountId: string | null; chatId: string; at: Date };
+  | { id: string; ok: false; failure: SendFailure; attempts: number; accountId: string | null; chatId: string; at: Date; row: Claimed };
 
 interface Pending {
   result: Result;
@@ -148,31 +168,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const room = batchSize - queue.length;
     if (room <= 0) return 0;
     if (options.mayClaim && !options.mayClaim()) return 0;
-    // Chats with a direct reply waiting come first, with everything queued before it for them (order per chat).
-    const candidates = (await dueRows(db, target.name, at, room)).filter((c) => !queuedIds.has(c.id) && !stalledChats.has(c.chatId));
-    if (!candidates.length) return 0;
-    // A chat whose older message waits for a retry gets nothing newer before it: order per chat holds.
-    // Queue order is (createdAt, id): the replies of one turn share a creation time.
-    const waiting = await rowsWaitingForRetry(db, target.name, at, [...new Set(candidates.map((c) => c.chatId))]);
-    const before = (a: { createdAt: Date; id: string }, b: { createdAt: Date; id: string }) =>
-      a.createdAt.getTime() < b.createdAt.getTime() || (a.createdAt.getTime() === b.createdAt.getTime() && a.id < b.id);
-    const heldFrom = new Map<string, { createdAt: Date; id: string }>();
-    for (const w of waiting) {
-      const held = heldFrom.get(w.chatId);
-      if (!held || before(w, held)) heldFrom.set(w.chatId, w);
-    }
-    const rows = candidates.filter((c) => {
-      const held = heldFrom.get(c.chatId);
-      return !held || before(c, held);
-    });
+    // One statement finds and claims the rows due: chats with a direct reply waiting first, with
+    // everything queued before it for them; nothing newer than a row of its chat waiting for a
+    // retry; nothing of a chat held back here (persistence/delivery-claims.ts).
+    const rows = await claimDue(db, target.name, at, room, [...stalledChats], instanceId);
     if (!rows.length) return 0;
-    const taken = await claimQueued(db, rows.map((r) => r.id), instanceId);
-    if (taken.size !== rows.length) {
-      // Another instance took some meanwhile (only while the sender lease changes hands): they are its to send.
-      logger.warn(`${target.name} delivery: ${rows.length - taken.size} row(s) were claimed elsewhere`);
-    }
     for (const r of rows) {
-      if (!taken.has(r.id)) continue;
       if (stalledChats.has(r.chatId)) {
         // Its chat stalled (a send failed) while this claim ran: back to the queue behind the failed row.
         released.push({ id: r.id, chatId: r.chatId });
@@ -182,7 +183,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       queue.push({ id: r.id, chatId: r.chatId, accountId: r.accountId, kind: r.kind, alertId: r.alertId, attempts: r.attempts, payload: JSON.parse(r.payload) as Outbound, traceId: r.traceId });
     }
     if (released.length) void write();
-    return taken.size;
+    return rows.length;
   }
 
   /** Writes every outcome waiting, in one transaction; frees their slots afterwards. */
@@ -227,6 +228,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     }
     // One statement for every success, whatever the engine (persistence/delivery-claims.ts).
     if (sent.length) ops.push(markSent(db, sentRecords));
+    const refused: Claimed[] = [];
     for (const r of batch) {
       if (r.ok) continue;
       const f = r.failure;
@@ -236,6 +238,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'queued', attempts: r.attempts, error: f.reason, nextAttemptAt: new Date(r.at.getTime() + backoff) } }));
       } else {
         ops.push(db.delivery.update({ where: { id: r.id }, data: { status: 'failed', attempts: r.attempts, error: f.reason } }));
+        refused.push(r.row);
         if (f.kind === 'permanent' && f.unreachable && r.accountId) {
           ops.push(db.channelAccount.updateMany({ where: { id: r.accountId }, data: { unreachableAt: r.at, unreachableReason: f.reason } }));
           ops.push(db.delivery.updateMany({ where: { accountId: r.accountId, status: 'queued' }, data: { status: 'failed', error: `account unreachable: ${f.reason}` } }));
@@ -249,17 +252,23 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     if (erasedReplies.length) ops.push(db.delivery.deleteMany({ where: { id: { in: erasedReplies } } }));
     if (ops.length) await db.$transaction(ops);
     await afterSent(sent);
+    if (refused.length && options.refused) await options.refused(refused.map(outgoing)).catch((error) => logger.warn('refused-send hook failed', { error }));
+  }
+
+  function outgoing(row: Claimed): OutgoingRow {
+    return { id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload };
   }
 
   async function afterSent(sent: Array<Extract<Result, { ok: true }>>): Promise<void> {
     if (!sent.length || !options.afterSent) return;
-    const rows = sent.map(({ row, messageIds }) => ({ id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload, messageIds }));
+    const rows = sent.map(({ row, messageIds }) => ({ ...outgoing(row), messageIds }));
     await options.afterSent(rows).catch((error) => logger.warn('after-send hook failed', { error }));
   }
 
-  async function sendOne(row: Claimed, bookedAt: number): Promise<void> {
+  async function sendOne(row: Claimed, bookedAt: number, ready: Promise<void>): Promise<void> {
     const at = () => new Date(now());
     let result: Result;
+    await ready;
     try {
       const messageIds = await target.deliver(row.chatId, row.payload);
       limiter.finished(row.chatId, bookedAt); // the slot counts from the answer: see finished()
@@ -272,7 +281,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     } catch (error) {
       limiter.finished(row.chatId, bookedAt);
       const failure = target.classifyError(error);
-      result = { id: row.id, ok: false, failure, attempts: row.attempts + 1, accountId: row.accountId, chatId: row.chatId, at: at() };
+      result = { id: row.id, ok: false, failure, attempts: row.attempts + 1, accountId: row.accountId, chatId: row.chatId, at: at(), row };
       if (failure.kind === 'retry') {
         stalledChats.add(row.chatId);
         releaseChat(row.chatId);
@@ -318,11 +327,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const blocked = new Set<string>();
     const replyChats = new Set<string>();
     for (const row of queue) if (row.kind === 'reply') replyChats.add(row.chatId);
-    const started = new Set<string>();
+    const started: Array<{ row: Claimed; bookedAt: number }> = [];
     // Chats a person is talking with first, then the rest; each chat in its own order.
     passes: for (const pass of replyChats.size ? [true, false] : [false]) {
       for (const row of queue) {
-        if (inFlight.size >= concurrency || !running) break;
+        if (inFlight.size + started.length >= concurrency || !running) break;
         if (replyChats.size && replyChats.has(row.chatId) !== pass) continue;
         if (busyChats.has(row.chatId) || blocked.has(row.chatId) || stalledChats.has(row.chatId)) continue;
         const bookedAt = now();
@@ -335,19 +344,25 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
           continue;
         }
         blocked.add(row.chatId); // one row per chat per pass: the next waits for this one's answer
-        started.add(row.id);
         busyChats.add(row.chatId);
-        const p: Promise<void> = sendOne(row, bookedAt).finally(() => {
-          busyChats.delete(row.chatId);
-          inFlight.delete(p);
-          nudge();
-        });
-        inFlight.add(p);
+        started.push({ row, bookedAt });
       }
     }
-    if (started.size) {
-      queue = queue.filter((r) => !started.has(r.id));
-      for (const id of started) queuedIds.delete(id);
+    if (!started.length) return minWait;
+    const ids = new Set(started.map((s) => s.row.id));
+    queue = queue.filter((r) => !ids.has(r.id));
+    for (const id of ids) queuedIds.delete(id);
+    // What the rows offer is recorded before any of them can reach its chat (one call for them all).
+    const ready = options.beforeSend
+      ? options.beforeSend(started.map((s) => outgoing(s.row))).catch((error) => logger.warn('before-send hook failed', { error }))
+      : Promise.resolve();
+    for (const { row, bookedAt } of started) {
+      const p: Promise<void> = sendOne(row, bookedAt, ready).finally(() => {
+        busyChats.delete(row.chatId);
+        inFlight.delete(p);
+        nudge();
+      });
+      inFlight.add(p);
     }
     return minWait;
   }

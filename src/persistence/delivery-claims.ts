@@ -1,9 +1,9 @@
 /**
- * The delivery worker's statements: finding the rows due (a chat with a direct reply waiting
- * first), claiming them (each row once, whichever instance asks) and recording a batch of sends
- * in one statement. They run on the prepared-statement runner (sql-runner.ts), not through
- * Prisma: a Prisma query costs about 0.8 ms of CPU, and a claim round ran five of them for
- * every reply sent (docs/design-notes.md, "Cost of one update").
+ * The delivery worker's statements: finding and claiming the rows due (a chat with a direct reply
+ * waiting first; each row once, whichever instance asks) in one statement, and recording a batch
+ * of sends in one statement. They run on the prepared-statement runner (sql-runner.ts), not
+ * through Prisma: a Prisma query costs about 0.8 ms of CPU (docs/design-notes.md, "Cost of one
+ * update").
  */
 import { isSqlite, type Db } from '../core/services/db.js';
 import { sqlRunnerOf } from './hot-path.js';
@@ -23,7 +23,6 @@ export interface DueRow {
 }
 
 const COLUMNS = '"id", "chatId", "accountId", "kind", "alertId", "attempts", "payload", "createdAt", "traceId"';
-const DUE = `"channel" = ? AND "status" = 'queued' AND "nextAttemptAt" <= ?`;
 
 /** Rows of a JSON array of strings given as one parameter. */
 function listOf(sql: SqlRunner): string {
@@ -31,81 +30,50 @@ function listOf(sql: SqlRunner): string {
 }
 
 /**
- * Up to `room` rows due on `channel` at `at`, oldest first, except that the chats with a direct
- * reply waiting come first, with everything queued before the reply for them (order per chat).
+ * Finds and claims, in one statement, up to `room` rows due on `channel` at `at` for `claimer`:
+ * marked "sending" (each row once, whichever instance asks), returned oldest first.
+ *
+ * Which rows: the chats with a direct reply waiting come first, with everything queued before
+ * the reply for them; then the rest, oldest first. A row is left where it is when an older row
+ * of its chat waits for a retry (order per chat), or when its chat is in `skipChats` (chats the
+ * worker holds back in memory; only the chats with a row waiting look further). It replaces a read of the reply chats, two reads of rows due,
+ * a read of the rows waiting for a retry and the claim: five statements per claim, on a path
+ * taken once per reply in a conversation (docs/design-notes.md, "Cost of one update").
+ *
+ * PostgreSQL takes the rows FOR UPDATE SKIP LOCKED (a row another claim is taking is skipped,
+ * not waited for); SQLite has one writer at a time.
  */
-export async function dueRows(db: Db, channel: string, at: Date, room: number): Promise<DueRow[]> {
+export async function claimDue(db: Db, channel: string, at: Date, room: number, skipChats: string[], claimer: string): Promise<DueRow[]> {
+  if (room <= 0) return [];
   const sql = sqlRunnerOf(db);
   const list = listOf(sql);
-  const replyChats = await sql.all<{ chatId: string }>(
-    `SELECT "chatId" FROM "Delivery" WHERE ${DUE} AND "kind" = 'reply' ORDER BY "createdAt", "id" LIMIT ?`,
+  const pick = `SELECT d."id" FROM "Delivery" d
+    WHERE d."channel" = ? AND d."status" = 'queued' AND d."nextAttemptAt" <= ? AND d."chatId" NOT IN (${list})
+      AND (d."chatId" NOT IN (SELECT v."chatId" FROM "Delivery" v WHERE v."channel" = ? AND v."status" = 'queued' AND v."nextAttemptAt" > ?)
+        OR NOT EXISTS (SELECT 1 FROM "Delivery" w
+          WHERE w."channel" = d."channel" AND w."status" = 'queued' AND w."nextAttemptAt" > ? AND w."chatId" = d."chatId"
+            AND (w."createdAt" < d."createdAt" OR (w."createdAt" = d."createdAt" AND w."id" < d."id"))))
+    ORDER BY d."chatId" IN (SELECT r."chatId" FROM "Delivery" r WHERE r."channel" = ? AND r."status" = 'queued' AND r."nextAttemptAt" <= ? AND r."kind" = 'reply') DESC,
+      d."createdAt", d."id"
+    LIMIT ?${sql.dialect === 'sqlite' ? '' : ' FOR UPDATE SKIP LOCKED'}`;
+  const rows = await sql.returning<DueRow>(
+    `UPDATE "Delivery" SET "status" = 'sending', "claimedBy" = ?
+     WHERE "id" IN (${pick}) AND "status" = 'queued'
+     RETURNING ${COLUMNS}`,
+    claimer,
+    channel,
+    at,
+    JSON.stringify(skipChats),
+    channel,
+    at,
+    at,
     channel,
     at,
     room,
   );
-  const chats = [...new Set(replyChats.map((r) => r.chatId))];
-  const urgent = chats.length
-    ? await sql.all<DueRow>(
-        `SELECT ${COLUMNS} FROM "Delivery" WHERE ${DUE} AND "chatId" IN (${list}) ORDER BY "createdAt", "id" LIMIT ?`,
-        channel,
-        at,
-        JSON.stringify(chats),
-        room,
-      )
-    : [];
-  const rest =
-    urgent.length < room
-      ? await sql.all<DueRow>(
-          `SELECT ${COLUMNS} FROM "Delivery" WHERE ${DUE} AND "id" NOT IN (${list}) ORDER BY "createdAt", "id" LIMIT ?`,
-          channel,
-          at,
-          JSON.stringify(urgent.map((u) => u.id)),
-          room - urgent.length,
-        )
-      : [];
-  return [...urgent, ...rest];
-}
-
-/** Queued rows of these chats waiting for a retry after `at`: their chats get nothing newer before them. */
-export async function rowsWaitingForRetry(db: Db, channel: string, at: Date, chatIds: string[]): Promise<Array<{ chatId: string; createdAt: Date; id: string }>> {
-  if (!chatIds.length) return [];
-  const sql = sqlRunnerOf(db);
-  return sql.all(
-    `SELECT "chatId", "createdAt", "id" FROM "Delivery"
-     WHERE "channel" = ? AND "status" = 'queued' AND "nextAttemptAt" > ? AND "chatId" IN (${listOf(sql)})`,
-    channel,
-    at,
-    JSON.stringify(chatIds),
-  );
-}
-
-/**
- * Marks the rows "sending" for `claimer` if they are still queued; returns the ids it got.
- * PostgreSQL locks them with FOR UPDATE SKIP LOCKED (a row another claim is taking is skipped,
- * not waited for); SQLite has one writer at a time. Either way a row is claimed once.
- */
-export async function claimQueued(db: Db, ids: string[], claimer: string): Promise<Set<string>> {
-  if (!ids.length) return new Set();
-  const sql = sqlRunnerOf(db);
-  const rows =
-    sql.dialect === 'sqlite'
-      ? await sql.returning<{ id: string }>(
-          `UPDATE "Delivery" SET "status" = 'sending', "claimedBy" = ?
-           WHERE "id" IN (SELECT value FROM json_each(?)) AND "status" = 'queued'
-           RETURNING "id"`,
-          claimer,
-          JSON.stringify(ids),
-        )
-      : await sql.returning<{ id: string }>(
-          `UPDATE "Delivery" SET "status" = 'sending', "claimedBy" = ?
-           WHERE "id" IN (
-             SELECT "id" FROM "Delivery" WHERE "id" IN (SELECT json_array_elements_text(?::json)) AND "status" = 'queued'
-             FOR UPDATE SKIP LOCKED)
-           RETURNING "id"`,
-          claimer,
-          JSON.stringify(ids),
-        );
-  return new Set(rows.map((r) => r.id));
+  // RETURNING keeps no order: queue order is (createdAt, id), the replies of one turn sharing a creation time.
+  for (const row of rows) if (!(row.createdAt instanceof Date)) row.createdAt = new Date(row.createdAt as unknown as string);
+  return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export interface SentRecord {

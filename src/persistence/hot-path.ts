@@ -10,7 +10,7 @@
  * serving the same database stay correct. The SQL is written once for both engines (`?`
  * placeholders, quoted identifiers, ON CONFLICT), and rows come back in Prisma's shapes.
  */
-import type { Person, ChannelAccount } from '../generated/prisma/client.js';
+import { Prisma, type Person, type ChannelAccount } from '../generated/prisma/client.js';
 import type { SqlRunner, Statement } from './sql-runner.js';
 
 const runners = new WeakMap<object, SqlRunner>();
@@ -58,8 +58,10 @@ export interface DeliveryRow {
 
 const SQL = {
   seen: 'SELECT 1 AS "hit" FROM "ProcessedUpdate" WHERE "id" = ?',
-  account: 'SELECT * FROM "ChannelAccount" WHERE "channel" = ? AND "externalId" = ?',
-  person: 'SELECT * FROM "Person" WHERE "id" = ?',
+  /** The account and its person in one statement: the person's columns come back as "person.<name>". */
+  identity: `SELECT a.*, ${Object.values(Prisma.PersonScalarFieldEnum)
+    .map((f) => `p."${f}" AS "person.${f}"`)
+    .join(', ')} FROM "ChannelAccount" a JOIN "Person" p ON p."id" = a."personId" WHERE a."channel" = ? AND a."externalId" = ?`,
   conversation: 'SELECT "flow", "step", "data", "choices", "suspended" FROM "Conversation" WHERE "accountId" = ?',
   markHandled: 'INSERT INTO "ProcessedUpdate" ("id", "createdAt") VALUES (?, ?) ON CONFLICT ("id") DO NOTHING',
   saveConversation: `INSERT INTO "Conversation" ("accountId", "flow", "step", "data", "choices", "suspended", "updatedAt")
@@ -83,6 +85,9 @@ const SQL = {
     WHERE EXISTS (SELECT 1 FROM "ChannelAccount" a WHERE a."id" = r.value ->> 0)
     ON CONFLICT ("accountId") DO UPDATE SET "choices" = excluded."choices", "updatedAt" = excluded."updatedAt"
     WHERE "Conversation"."flow" IS NULL`,
+  /** Takes back an offer whose message never arrived, unless the conversation moved on since (a newer offer, a flow). */
+  withdrawChoices: `UPDATE "Conversation" SET "choices" = '[]', "updatedAt" = ?
+    WHERE "accountId" = ? AND "flow" IS NULL AND "choices" = ?`,
   actor: `SELECT 'm' AS "kind", "groupId" AS "ref", "role" FROM "Membership" WHERE "personId" = ? AND "state" = 'active'
     UNION ALL SELECT 'g', "areaId", "role" FROM "RoleGrant" WHERE "personId" = ? AND "revokedAt" IS NULL
     UNION ALL SELECT 'a', "channel", NULL FROM "ChannelAccount" WHERE "personId" = ? AND "channel" <> 'web'`,
@@ -103,11 +108,16 @@ export function createHotPath(sql: SqlRunner) {
 
     /** A channel account and its person, if the account exists. */
     async identity(channel: string, externalId: string): Promise<{ account: ChannelAccount; person: Person } | undefined> {
-      const account = await sql.get<ChannelAccount>(SQL.account, channel, externalId);
-      if (!account) return undefined;
-      const person = await sql.get<Person>(SQL.person, account.personId);
-      // The person was removed between the two reads (an erasure at another instance): as if new.
-      return person ? { account, person } : undefined;
+      // No row: no such account, or its person is gone (an erasure at another instance): as if new.
+      const row = await sql.get<Record<string, unknown>>(SQL.identity, channel, externalId);
+      if (!row) return undefined;
+      const account: Record<string, unknown> = {};
+      const person: Record<string, unknown> = {};
+      for (const key in row) {
+        if (key.startsWith('person.')) person[key.slice(7)] = row[key];
+        else account[key] = row[key];
+      }
+      return { account: account as unknown as ChannelAccount, person: person as unknown as Person };
     },
 
     conversation(accountId: string): Promise<ConversationRow | undefined> {
@@ -128,7 +138,22 @@ export function createHotPath(sql: SqlRunner) {
         await sql.run(SQL.offerChoicesSqlite, now, JSON.stringify(offers));
         return;
       }
+      // One offer (the usual case: the offer is written just before its message is sent) needs no transaction.
+      if (offers.length === 1) {
+        const [[accountId, choices]] = offers as [[string, string]];
+        await sql.run(SQL.offerChoicesPg, accountId, choices, now, accountId);
+        return;
+      }
       await sql.batch(offers.map(([accountId, choices]) => ({ sql: SQL.offerChoicesPg, params: [accountId, choices, now, accountId] })));
+    },
+
+    /**
+     * Withdraws offers (accountId, the choices as offered) whose messages were refused: each
+     * conversation not in a flow whose choices still are that offer is left with none.
+     */
+    async withdrawChoices(offers: Array<[accountId: string, choices: string]>, now: Date): Promise<void> {
+      if (!offers.length) return;
+      await sql.batch(offers.map(([accountId, choices]) => ({ sql: SQL.withdrawChoices, params: [now, accountId, choices] })));
     },
 
     /**
@@ -144,6 +169,7 @@ export function createHotPath(sql: SqlRunner) {
       deliveries: DeliveryRow[];
     }): Promise<boolean> {
       const { now } = turn;
+      if (sql.dialect === 'postgresql') return finishTurnPg(sql, turn);
       const statements: Statement[] = [{ sql: SQL.markHandled, params: [turn.updateKey, now], mustChange: true }];
       if (turn.state) {
         const f = turn.state.fields;
@@ -159,5 +185,40 @@ export function createHotPath(sql: SqlRunner) {
 }
 
 export type HotPath = ReturnType<typeof createHotPath>;
+
+/**
+ * The turn's writes on PostgreSQL as one statement (data-modifying WITH clauses, atomic like any
+ * statement): one round trip instead of BEGIN, four statements and COMMIT. Every write but the
+ * "handled" mark selects FROM its insert, so when the update was recorded already (the insert
+ * returns no row) nothing at all is written, as the batch's roll-back does on SQLite.
+ */
+async function finishTurnPg(
+  sql: SqlRunner,
+  turn: { updateKey: string; now: Date; state?: { accountId: string; fields: ConversationWrite }; seenAccountId?: string; deliveries: DeliveryRow[] },
+): Promise<boolean> {
+  const { now } = turn;
+  const parts = [`h AS (INSERT INTO "ProcessedUpdate" ("id", "createdAt") VALUES (?, ?::timestamp(3)) ON CONFLICT ("id") DO NOTHING RETURNING 1 AS "ok")`];
+  const params: unknown[] = [turn.updateKey, now];
+  if (turn.state) {
+    const f = turn.state.fields;
+    parts.push(`c AS (INSERT INTO "Conversation" ("accountId", "flow", "step", "data", "choices", "suspended", "updatedAt")
+      SELECT ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::timestamp(3) FROM h
+      ON CONFLICT ("accountId") DO UPDATE SET "flow" = excluded."flow", "step" = excluded."step", "data" = excluded."data",
+        "choices" = excluded."choices", "suspended" = excluded."suspended", "updatedAt" = excluded."updatedAt")`);
+    params.push(turn.state.accountId, f.flow, f.step, f.data, f.choices, f.suspended, now);
+  }
+  if (turn.seenAccountId) {
+    parts.push(`s AS (UPDATE "ChannelAccount" SET "lastSeenAt" = ?::timestamp(3) WHERE "id" = ?::text AND EXISTS (SELECT 1 FROM h))`);
+    params.push(now, turn.seenAccountId);
+  }
+  if (turn.deliveries.length) {
+    parts.push(`d AS (INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "attempts", "nextAttemptAt", "createdAt")
+      SELECT r."id", r."kind", r."channel", r."accountId", r."chatId", r."payload", r."traceId", 'queued', 0, ?::timestamp(3), ?::timestamp(3)
+      FROM h, json_to_recordset(?::json) AS r("id" text, "kind" text, "channel" text, "accountId" text, "chatId" text, "payload" text, "traceId" text))`);
+    params.push(now, now, JSON.stringify(turn.deliveries));
+  }
+  const row = await sql.get<{ n: number }>(`WITH ${parts.join(',\n')}\nSELECT count(*)::int AS "n" FROM h`, ...params);
+  return Boolean(row?.n);
+}
 
 

@@ -119,6 +119,22 @@ export interface UserOptions {
   chatTitle?: string;
 }
 
+/** An answer the fake keeps back (`holdAnswer`): the call is handled, its HTTP answer waits. */
+export interface HeldAnswer {
+  /** Resolves once the call arrived and was handled (a message sent is in `calls`), its answer not yet given. */
+  reached: Promise<void>;
+  /** Gives the answer now (or as soon as the call arrives). */
+  release(): void;
+}
+
+interface HoldState {
+  method: string;
+  match?: (body: CallBody) => boolean;
+  reached: () => void;
+  released: boolean;
+  answer?: () => void;
+}
+
 /** Thrown from a `respond()` handler to answer with an error. */
 export class TelegramApiError extends Error {
   constructor(
@@ -512,6 +528,8 @@ export class FakeTelegram {
   private readonly menuButtons = new Map<string, unknown>();
   private readonly injected = new Map<string, InjectedError[]>();
   private readonly blocked = new Set<string>();
+  private readonly holds: HoldState[] = [];
+  private readonly heldAnswers = new Map<http.ServerResponse, HoldState>();
   private readonly handlers = new Map<string, MethodHandler>();
   private readonly sendTimes = { global: [] as number[], chats: new Map<string, number[]>() };
   private fileSeq = 0;
@@ -663,6 +681,25 @@ export class FakeTelegram {
     const list = this.injected.get(method) ?? [];
     list.push(error);
     this.injected.set(method, list);
+  }
+
+  /**
+   * The next call of `method` (whose body matches, if `match` is given) is handled as usual (a
+   * message reaches its chat, an injected failure applies), but its HTTP answer is kept back
+   * until `release()`: the bot has not heard yet how the call went. Other calls are not held.
+   */
+  holdAnswer(method: string, match?: (body: CallBody) => boolean): HeldAnswer {
+    let reached!: () => void;
+    const arrived = new Promise<void>((resolve) => (reached = resolve));
+    const hold: HoldState = { method, match, reached, released: false };
+    this.holds.push(hold);
+    return {
+      reached: arrived,
+      release: () => {
+        hold.released = true;
+        hold.answer?.();
+      },
+    };
   }
 
   /** Sends/edits to this chat answer 403 like a user who blocked the bot. */
@@ -818,6 +855,7 @@ export class FakeTelegram {
     if (this.closed) return;
     this.closed = true;
     for (const poller of this.pollers) poller.wake('closed');
+    for (const hold of [...this.heldAnswers.values()]) hold.answer?.();
     await new Promise((resolve) => setImmediate(resolve)); // let held polls flush their answer
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -886,6 +924,8 @@ export class FakeTelegram {
   }
 
   private async dispatch(method: string, body: CallBody, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const held = this.holds.findIndex((h) => h.method === method && (!h.match || h.match(body)));
+    if (held >= 0) this.heldAnswers.set(res, this.holds.splice(held, 1)[0]!);
     const injected = this.injected.get(method)?.shift();
     if (injected) {
       const params = injected.retry_after !== undefined ? { retry_after: injected.retry_after } : undefined;
@@ -955,6 +995,16 @@ export class FakeTelegram {
   }
 
   private send(res: http.ServerResponse, status: number, payload: unknown): void {
+    const hold = this.heldAnswers.get(res);
+    if (hold && !hold.answer) {
+      hold.answer = () => {
+        this.heldAnswers.delete(res);
+        this.send(res, status, payload);
+      };
+      if (hold.released) hold.answer();
+      hold.reached();
+      return;
+    }
     if (res.headersSent || res.destroyed || res.writableEnded) return;
     const text = JSON.stringify(payload);
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

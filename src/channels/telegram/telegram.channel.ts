@@ -18,6 +18,7 @@ import type { Outbound } from '../../core/messages.js';
 import type { Logger } from '../../logger.js';
 import { telegramToInbound } from './to-inbound.js';
 import { renderTelegram } from './render.js';
+import { plainFetch } from './plain-fetch.js';
 import type { ChannelRuntime, InboundHandler } from '../channel.js';
 
 export interface TelegramChannelOptions {
@@ -50,7 +51,8 @@ export function createTelegramChannel(options: TelegramChannelOptions): ChannelR
   let mode: 'polling' | 'webhook' | 'off' = 'off';
 
   // The delivery worker paces itself and handles 429 per row: it uses an Api without auto-retry.
-  const workerApi = new Api(options.token, { apiRoot: options.apiRoot, timeoutSeconds: 30 });
+  // Its requests go through plainFetch (plain node:http, not node-fetch): one per reply sent.
+  const workerApi = new Api(options.token, { apiRoot: options.apiRoot, timeoutSeconds: 30, fetch: plainFetch as unknown as typeof fetch });
 
   async function photoInput(photo: string): Promise<string | InputFile> {
     if (!photo.startsWith('media:')) return photo;

@@ -1,5 +1,6 @@
 import type { Db } from './db.js';
 import type { Outbound } from '../messages.js';
+import { packChoices } from '../choice-match.js';
 import type { Tx } from './outbox.service.js';
 import { createHotPath, sqlRunnerOf, type ConversationWrite, type DeliveryRow } from '../../persistence/hot-path.js';
 
@@ -65,14 +66,38 @@ export function createConversationService(db: Db) {
      * offer wins. Accounts deleted meanwhile are skipped.
      */
     async offerChoicesMany(offers: Array<{ accountId: string; choiceIds: string[] }>): Promise<void> {
-      const latest = new Map<string, string>();
-      for (const o of offers) {
-        latest.delete(o.accountId);
-        latest.set(o.accountId, JSON.stringify(o.choiceIds));
-      }
-      await hot.offerChoices([...latest], new Date());
+      await hot.offerChoices([...latestOffers(offers)], new Date());
+    },
+    /**
+     * Takes back offers whose message was refused for good (it never arrived): a conversation
+     * whose choices still are that offer is left with none; one that moved on since (a newer
+     * offer, a flow, an answer) is left alone.
+     */
+    async withdrawChoicesMany(offers: Array<{ accountId: string; choiceIds: string[] }>): Promise<void> {
+      await hot.withdrawChoices([...latestOffers(offers)], new Date());
+    },
+    /**
+     * The choices typing a number should pick after these deliveries: those of each
+     * notification with choices; none of direct replies (the turn that queued them stored what
+     * they offer). The delivery worker records them before the messages go out (app.ts).
+     */
+    offersOf(rows: Array<{ accountId: string | null; kind: string; payload: Outbound }>): Array<{ accountId: string; choiceIds: string[] }> {
+      return rows.flatMap((row) => {
+        const ids = packChoices(row.payload.choices?.flat() ?? []); // ids, then labels: typing "Đã nhận" works too
+        return row.kind !== 'reply' && ids.length && row.accountId ? [{ accountId: row.accountId, choiceIds: ids }] : [];
+      });
     },
   };
+}
+
+/** One offer per account, the later winning, as JSON text. */
+function latestOffers(offers: Array<{ accountId: string; choiceIds: string[] }>): Map<string, string> {
+  const latest = new Map<string, string>();
+  for (const o of offers) {
+    latest.delete(o.accountId);
+    latest.set(o.accountId, JSON.stringify(o.choiceIds));
+  }
+  return latest;
 }
 
 export type ConversationService = ReturnType<typeof createConversationService>;
