@@ -19,11 +19,15 @@ import { hashToken, newPublicId, SESSION_IDLE_MS } from '../src/persistence/web-
 import { importAreas } from '../src/persistence/area-import.js';
 import { startFakeTelegram, type FakeTelegram, type RateLimitOptions } from '../test/fakes/fake-telegram-server.js';
 
+export { dropPostgresSchema, postgresSchemaUrl } from './postgres-schema.js';
+
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BOT_TOKEN = '123456789:AAE-fake_telegram_token_for_fanout';
 export const GROUP_CODE = 'HN-GV-01';
 /** Recipients' Telegram chat ids are FIRST_CHAT_ID + i. */
 export const FIRST_CHAT_ID = 700_000_000;
+/** The leader's Telegram account (long unused in the seed: the web chat is the one they used last). */
+export const LEADER_TELEGRAM_ID = '5999999999';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -45,19 +49,26 @@ export interface SeededDatabase {
 }
 
 /**
+ * Migrates the database (SQLite file or PostgreSQL schema, made if missing) and imports the demo
+ * area tree; returns the id of GROUP_CODE, the group every seed puts its people in.
+ */
+export async function seedAreas(url: string): Promise<string> {
+  const { db, close } = await openDatabase(url);
+  try {
+    await importAreas(db, JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json'), 'utf8')));
+    return (await db.group.findUniqueOrThrow({ where: { code: GROUP_CODE } })).id;
+  } finally {
+    await close();
+  }
+}
+
+/**
  * A migrated database with the demo areas, `recipients` residents of GROUP_CODE who each have one
  * Telegram account, and one leader of that group who uses the web chat.
  */
 export async function seedDatabase(recipients: number, dir = tempDir()): Promise<SeededDatabase> {
   const url = databaseUrl(dir);
-  const { db, close } = await openDatabase(url);
-  let groupId: string;
-  try {
-    await importAreas(db, JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json'), 'utf8')));
-    groupId = (await db.group.findUniqueOrThrow({ where: { code: GROUP_CODE } })).id;
-  } finally {
-    await close();
-  }
+  const groupId = await seedAreas(url);
   // Thousands of people: straight SQL (Prisma's createMany costs about half a millisecond a row).
   // DateTime columns are written the way Prisma's SQLite adapter writes them.
   const now = prismaTimestamp(new Date());
@@ -86,7 +97,7 @@ export async function seedDatabase(recipients: number, dir = tempDir()): Promise
       person.run('fo-leader', 'vi', 'Tổ trưởng', now, now);
       account.run('fo-leader-web', 'fo-leader', 'web', leaderWebId, leaderWebId, 'Tổ trưởng', now, now);
       const longAgo = prismaTimestamp(new Date(0));
-      account.run('fo-leader-telegram', 'fo-leader', 'telegram', '5999999999', '5999999999', 'Tổ trưởng', longAgo, longAgo);
+      account.run('fo-leader-telegram', 'fo-leader', 'telegram', LEADER_TELEGRAM_ID, LEADER_TELEGRAM_ID, 'Tổ trưởng', longAgo, longAgo);
       conn
         .prepare('INSERT INTO "WebSession" ("id", "tokenHash", "accountId", "legacy", "createdAt", "lastSeenAt", "expiresAt") VALUES (?, ?, ?, 0, ?, ?, ?)')
         .run('fo-leader-session', hashToken(leaderSession), 'fo-leader-web', now, now, prismaTimestamp(new Date(Date.now() + SESSION_IDLE_MS)));
@@ -103,14 +114,7 @@ export async function seedDatabase(recipients: number, dir = tempDir()): Promise
  * created and migrated): set-based INSERTs, a few statements for any number of recipients.
  */
 export async function seedPostgres(recipients: number, databaseUrl: string): Promise<Omit<SeededDatabase, 'dir'>> {
-  const { db, close } = await openDatabase(databaseUrl);
-  let groupId: string;
-  try {
-    await importAreas(db, JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json'), 'utf8')));
-    groupId = (await db.group.findUniqueOrThrow({ where: { code: GROUP_CODE } })).id;
-  } finally {
-    await close();
-  }
+  const groupId = await seedAreas(databaseUrl);
   const url = new URL(databaseUrl);
   const schema = url.searchParams.get('schema') ?? 'public';
   url.searchParams.delete('schema');
@@ -145,7 +149,7 @@ export async function seedPostgres(recipients: number, databaseUrl: string): Pro
     await client.query(`INSERT INTO "Person" ("id", "locale", "displayName", "onboardedAt", "createdAt") VALUES ('fo-leader', 'vi', 'Tổ trưởng', $1, $1)`, [now]);
     const account = `INSERT INTO "ChannelAccount" ("id", "personId", "channel", "externalId", "chatId", "displayName", "createdAt", "lastSeenAt") VALUES ($1, 'fo-leader', $2, $3, $3, 'Tổ trưởng', $4, $4)`;
     await client.query(account, ['fo-leader-web', 'web', leaderWebId, now]);
-    await client.query(account, ['fo-leader-telegram', 'telegram', '5999999999', utc(new Date(0))]);
+    await client.query(account, ['fo-leader-telegram', 'telegram', LEADER_TELEGRAM_ID, utc(new Date(0))]);
     await client.query(
       `INSERT INTO "WebSession" ("id", "tokenHash", "accountId", "legacy", "createdAt", "lastSeenAt", "expiresAt") VALUES ('fo-leader-session', $1, 'fo-leader-web', false, $2, $2, $3)`,
       [hashToken(leaderSession), now, utc(new Date(Date.now() + SESSION_IDLE_MS))],
@@ -165,29 +169,6 @@ export async function seedPostgres(recipients: number, databaseUrl: string): Pro
   return { databaseUrl, leaderSession, chatIds };
 }
 
-/** A PostgreSQL URL with a new schema of its own on `server` (postgresql://...). */
-export function postgresSchemaUrl(server: string, prefix = 'fanout'): string {
-  const url = new URL(server);
-  url.searchParams.set('schema', `${prefix}_${randomBytes(4).toString('hex')}`);
-  return url.toString();
-}
-
-/** Drops the schema of a URL made by postgresSchemaUrl. */
-export async function dropPostgresSchema(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const schema = url.searchParams.get('schema');
-  url.searchParams.delete('schema');
-  if (!schema) return;
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Which leases a running service holds (its /healthz). */
 export async function leasesOf(service: ServiceProcess): Promise<string[]> {
   const res = await fetch(`${service.baseUrl}/healthz`);
@@ -203,7 +184,7 @@ export function startFake(rateLimit?: RateLimitOptions): Promise<FakeTelegram> {
   return startFakeTelegram({ token: BOT_TOKEN, rateLimit });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -14,13 +14,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { FakeTelegram, RecordedCall } from '../test/fakes/fake-telegram-server.js';
-import { randomBytes } from 'node:crypto';
-import { GROUP_CODE, PROJECT_ROOT, removeDir, seedDatabase, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
+import { dropPostgresSchema, freePort, postgresSchemaUrl, PROJECT_ROOT, removeDir, seedAreas, seedDatabase, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
 import { openDatabase } from '../src/persistence/database.js';
-import { importAreas } from '../src/persistence/area-import.js';
 
 const SECRET = 'bench_webhook_secret_123';
 
@@ -82,17 +79,6 @@ function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), count: sorted.length };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves the first sendMessage/sendPhoto to each chat after `expect(chat)` was called. */
@@ -263,38 +249,20 @@ async function startProject(fake: FakeTelegram, databaseUrl: string, name: strin
  * tree, and per chat id an onboarded person with a Telegram account and a membership.
  */
 async function seedPostgres(serverUrl: string, chatIds: string[]): Promise<{ databaseUrl: string; drop(): Promise<void> }> {
-  const url = new URL(serverUrl);
-  const schema = `bench_inbound_${randomBytes(4).toString('hex')}`;
-  url.searchParams.set('schema', schema);
-  const databaseUrl = url.toString();
+  const databaseUrl = postgresSchemaUrl(serverUrl, 'bench_inbound');
+  const groupId = await seedAreas(databaseUrl);
   const { db, close } = await openDatabase(databaseUrl);
   try {
-    await importAreas(db, JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'prisma', 'seed', 'demo-areas.json'), 'utf8')));
-    const group = await db.group.findUniqueOrThrow({ where: { code: GROUP_CODE } });
     const now = new Date();
     await db.person.createMany({ data: chatIds.map((chat) => ({ id: `in-person-${chat}`, locale: 'vi', displayName: `Cư dân ${chat}`, onboardedAt: now })) });
     await db.channelAccount.createMany({
       data: chatIds.map((chat) => ({ id: `in-account-${chat}`, personId: `in-person-${chat}`, channel: 'telegram', externalId: chat, chatId: chat, displayName: `Cư dân ${chat}` })),
     });
-    await db.membership.createMany({ data: chatIds.map((chat) => ({ id: `in-member-${chat}`, groupId: group.id, personId: `in-person-${chat}`, state: 'active' })) });
+    await db.membership.createMany({ data: chatIds.map((chat) => ({ id: `in-member-${chat}`, groupId, personId: `in-person-${chat}`, state: 'active' })) });
   } finally {
     await close();
   }
-  return {
-    databaseUrl,
-    async drop() {
-      const { default: pg } = await import('pg');
-      const server = new URL(serverUrl);
-      server.searchParams.delete('schema');
-      const client = new pg.Client({ connectionString: server.toString() });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  return { databaseUrl, drop: () => dropPostgresSchema(databaseUrl) };
 }
 
 async function measure(target: Target, fake: FakeTelegram, chats: string[], options: InboundOptions): Promise<InboundFigures> {

@@ -14,6 +14,7 @@ import { openDatabase } from '../src/persistence/database.js';
 import { insertDeliveries } from '../src/persistence/outbox-store.js';
 import path from 'node:path';
 import { inboundTable, runInboundBench, ECHO, PROJECT_PG, PROJECT_SQLITE } from './inbound.js';
+import { liveCountsTable, runLiveCounts, type LiveCountsFigures } from './live-counts.js';
 import { parseConfig } from '../src/config.js';
 import { createApp } from '../src/app.js';
 import { silentLogger } from '../src/logger.js';
@@ -40,8 +41,8 @@ import {
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 10_000);
 const LIMIT = Number(process.env.BENCH_RATE ?? 500);
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-/** Which parts run: "inbound", "fanout", "fanout-pg", "console" (default all). */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'inbound,fanout,fanout-pg,console').split(',').map((p) => p.trim()));
+/** Which parts run: "inbound", "fanout", "fanout-pg", "live-counts", "console" (default all). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'inbound,fanout,fanout-pg,live-counts,console').split(',').map((p) => p.trim()));
 /** The fan-out on PostgreSQL with two instances: fewer recipients (BENCH_PG_RECIPIENTS, 3000), the server of BENCH_POSTGRES_URL. */
 const PG_RECIPIENTS = Number(process.env.BENCH_PG_RECIPIENTS ?? 3_000);
 const PG_SERVER =
@@ -59,7 +60,28 @@ async function main() {
   if (PARTS.has('inbound')) await inbound();
   if (PARTS.has('fanout')) await fanout();
   if (PARTS.has('fanout-pg')) await fanoutPostgres();
+  if (PARTS.has('live-counts')) await liveCounts();
   if (PARTS.has('console')) await consolePages();
+}
+
+/**
+ * Issue 10 item 2: 1,000 alert answers within 10 s, and the sender's live counts right within one
+ * refresh of the last one; on SQLite and, when BENCH_POSTGRES_URL's server answers, on PostgreSQL.
+ * BENCH_LIVE_RESIDENTS (1000), BENCH_LIVE_ANSWERS (1000), BENCH_LIVE_SECONDS (10), BENCH_LIVE_CONNECTIONS (40,
+ * Telegram's max_connections for a webhook).
+ */
+async function liveCounts() {
+  const residents = Number(process.env.BENCH_LIVE_RESIDENTS ?? 1_000);
+  const base = { residents, answers: Number(process.env.BENCH_LIVE_ANSWERS ?? residents), spreadMs: Number(process.env.BENCH_LIVE_SECONDS ?? 10) * 1000, connections: Number(process.env.BENCH_LIVE_CONNECTIONS ?? 40), nodeArgs: NODE_ARGS, log };
+  const results: LiveCountsFigures[] = [];
+  for (const engine of ['SQLite', 'PostgreSQL'] as const) {
+    const figures = await runLiveCounts({ ...base, engine, pgServer: PG_SERVER }).catch((error: Error) => {
+      log(`live counts (${engine}) failed: ${error.message}`);
+      return undefined;
+    });
+    if (figures) results.push(figures);
+  }
+  if (results.length) printTable(liveCountsTable(results));
 }
 
 /** The console's queue, dashboard and map with 10,000 cases and 100,000 deliveries: server time per page. */

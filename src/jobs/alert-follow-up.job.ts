@@ -8,8 +8,13 @@ import type { Services } from '../core/services/services.js';
 import type { Translator } from '../core/ports/translator.js';
 import type { Outbound } from '../core/messages.js';
 
+/** How often the job runs unless told otherwise: the sender's live counts are at most this old. */
+export const ALERT_FOLLOW_UP_MS = 3000;
+
 export interface StatusEditor {
   edit?(chatId: string, messageId: string, out: Outbound): Promise<void>;
+  /** Whether a failed edit may succeed later ('retry': 429, network, the platform's 5xx) or never ('permanent'). */
+  classifyError?(error: unknown): { kind: 'retry' | 'permanent' };
 }
 
 export function startAlertFollowUpJob(deps: {
@@ -31,7 +36,13 @@ export function startAlertFollowUpJob(deps: {
         const out = change.text((key, params) => translator.t(locale, key, params));
         const editor = deps.editors.get(d.channel);
         if (editor?.edit && d.platformMessageId) {
-          await editor.edit(d.chatId, d.platformMessageId.split(',').at(-1)!, out).catch((error) => logger.warn('status message edit failed', { error }));
+          await editor.edit(d.chatId, d.platformMessageId.split(',').at(-1)!, out).catch(async (error) => {
+            // A passing failure must not leave stale counts up (nothing else may change after the
+            // last answer): the change counts as not shown and the next round edits again.
+            const again = editor.classifyError?.(error).kind !== 'permanent';
+            logger.warn('status message edit failed', { error, again });
+            if (again) await services.alerts.statusNotShown(change);
+          });
         } else if (change.counts.queued === 0 && (change.previous?.queued ?? 1) > 0) {
           await services.alerts.sendStatusToSender(change.alert.id);
         }
@@ -42,7 +53,7 @@ export function startAlertFollowUpJob(deps: {
       running = false;
     }
   };
-  const timer = setInterval(() => void tick(), deps.everyMs ?? 3000);
+  const timer = setInterval(() => void tick(), deps.everyMs ?? ALERT_FOLLOW_UP_MS);
   timer.unref();
   return {
     tick,

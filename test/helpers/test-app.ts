@@ -14,6 +14,7 @@ import { openDatabase, SQLITE_MIGRATIONS_DIR } from '../../src/persistence/datab
 import { readMigrations } from '../../src/persistence/migrate.js';
 import { silentLogger, createLogger } from '../../src/logger.js';
 import { liveApps } from './replies-sent.js';
+import { dropPostgresSchema } from '../../bench/postgres-schema.js';
 
 export interface TestAppOptions {
   env?: Record<string, string>;
@@ -50,21 +51,7 @@ export function testDatabaseUrl(dir: string): string {
 }
 
 /** Drops a test's PostgreSQL schema (nothing to do on SQLite: the folder is removed). */
-export async function dropTestDatabase(databaseUrl: string): Promise<void> {
-  if (!databaseUrl.startsWith('postgres')) return;
-  const url = new URL(databaseUrl);
-  const schema = url.searchParams.get('schema');
-  url.searchParams.delete('schema');
-  if (!schema) return;
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema.replace(/"/g, '""')}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
+export const dropTestDatabase: (databaseUrl: string) => Promise<void> = dropPostgresSchema;
 
 /**
  * A migrated, empty SQLite file, made once per test process (and reused by later ones while the

@@ -13,6 +13,7 @@ import { formatTime } from '../format.js';
 import type { Db } from './db.js';
 import { insertDeliveries, withHint, type Outbox } from './outbox.service.js';
 import { alertAudience } from '../../persistence/alert-audience.js';
+import { answerTarget, recordAnswer } from '../../persistence/alert-answers.js';
 import type { ActorService } from './actor.service.js';
 import type { CaseService } from './case.service.js';
 import { ALERT_CATEGORY_KEYS, ANSWERS, HELP_CASE_CATEGORY, SEVERITY_LEVEL_KEYS, alertSenderOf, senderLine, type AlertCategory, type AlertSender, type AnswerCode, type Severity } from './alert.catalog.js';
@@ -285,24 +286,18 @@ export function createAlertService(deps: AlertServiceDeps) {
       alertId: string,
       code: AnswerCode,
       t: T,
-    ): Promise<{ outcome: 'recorded' | 'expired' | 'cancelled'; caseRef?: string; caseId?: string; already?: boolean; alert: Alert }> {
-      const alert = await db.alert.findUnique({ where: { id: alertId } });
-      if (!alert) throw new DomainError('alerts:notFound');
-      const accounts = await db.channelAccount.findMany({ where: { personId }, select: { id: true } });
-      const delivery = await db.delivery.findFirst({
-        where: { alertId, kind: 'alert', accountId: { in: accounts.map((a) => a.id) } },
-        orderBy: { createdAt: 'asc' },
-      });
-      if (!delivery) throw new DomainError('alerts:notRecipient');
-      if (alert.status === 'cancelled') return { outcome: 'cancelled', alert };
-      if (alert.expiresAt <= clock.now()) return { outcome: 'expired', alert };
+    ): Promise<{ outcome: 'recorded' | 'expired' | 'cancelled'; caseRef?: string; caseId?: string; already?: boolean }> {
+      // One prepared read and at most one write for the common press (persistence/alert-answers.ts).
+      const target = await answerTarget(db, alertId, personId);
+      if (!target) throw new DomainError('alerts:notFound');
+      if (!target.deliveryId) throw new DomainError('alerts:notRecipient');
+      if (target.status === 'cancelled') return { outcome: 'cancelled' };
+      if (target.expiresAt <= clock.now()) return { outcome: 'expired' };
       const answer = ANSWERS[code];
-      if (answer !== 'need_help') {
-        // A double tap on Received or Safe keeps the first answer's time.
-        if (delivery.answer !== answer) await db.delivery.update({ where: { id: delivery.id }, data: { answer, answeredAt: clock.now() } });
-        return { outcome: 'recorded', alert };
-      }
-      if (delivery.answer !== answer) await db.delivery.update({ where: { id: delivery.id }, data: { answer, answeredAt: clock.now() } });
+      // A double tap keeps the first answer's time.
+      if (target.answer !== answer) await recordAnswer(db, target.deliveryId, answer, clock.now());
+      if (answer !== 'need_help') return { outcome: 'recorded' };
+      const alert = await db.alert.findUniqueOrThrow({ where: { id: alertId } });
       // Help cases of this alert for this person: "<alertId>:<personId>:<n>", n counting earlier (closed) ones.
       const prefix = `${alertId}:${personId}:`;
       // (Also by reporter: after /link merged two people, the key may carry the other one's id.)
@@ -315,10 +310,10 @@ export function createAlertService(deps: AlertServiceDeps) {
       const openOne = (rows: Array<{ id: string; ref: string; status: string }>) => rows.find((c) => (OPEN_STATUSES as readonly string[]).includes(c.status));
       const earlier = await helpCases();
       const open = openOne(earlier);
-      if (open) return { outcome: 'recorded', caseRef: open.ref, caseId: open.id, already: true, alert };
+      if (open) return { outcome: 'recorded', caseRef: open.ref, caseId: open.id, already: true };
       const groups = await db.alertGroup.findMany({ where: { alertId }, select: { groupId: true } });
       const mine = await db.membership.findFirst({ where: { personId, state: 'active', groupId: { in: groups.map((g) => g.groupId) } } });
-      if (!mine) return { outcome: 'recorded', alert };
+      if (!mine) return { outcome: 'recorded' };
       try {
         const filed = await deps.cases.create(
           personId,
@@ -331,13 +326,13 @@ export function createAlertService(deps: AlertServiceDeps) {
           },
           { helpKey: `${prefix}${earlier.filter((c) => c.helpKey?.startsWith(prefix)).length}` },
         );
-        return { outcome: 'recorded', caseRef: filed.case.ref, caseId: filed.case.id, already: false, alert };
+        return { outcome: 'recorded', caseRef: filed.case.ref, caseId: filed.case.id, already: false };
       } catch (error) {
         // Another press (another instance, another app of the same person) opened it just now.
         if ((error as { code?: string }).code !== 'P2002') throw error;
         const theirs = openOne(await helpCases());
         if (!theirs) throw error;
-        return { outcome: 'recorded', caseRef: theirs.ref, caseId: theirs.id, already: true, alert };
+        return { outcome: 'recorded', caseRef: theirs.ref, caseId: theirs.id, already: true };
       }
     },
 
@@ -486,6 +481,15 @@ export function createAlertService(deps: AlertServiceDeps) {
         });
       }
       return changed;
+    },
+
+    /**
+     * A status change reported by changedStatuses that did not reach the sender (the edit failed
+     * for a passing reason): the counts shown before are put back, so the next round shows these
+     * again instead of taking them as shown. Conditional: a newer change taken meanwhile stays.
+     */
+    async statusNotShown(change: { alert: Alert; counts: AlertCounts }): Promise<void> {
+      await db.alert.updateMany({ where: { id: change.alert.id, statusSnapshot: JSON.stringify(change.counts) }, data: { statusSnapshot: change.alert.statusSnapshot } });
     },
   };
   return service;
