@@ -7,7 +7,7 @@
  */
 import { isSqlite, type Db } from '../core/services/db.js';
 import { sqlRunnerOf } from './hot-path.js';
-import type { SqlRunner } from './sql-runner.js';
+import { bookkeepingOf, type SqlRunner } from './sql-runner.js';
 
 /** A queued row as the worker needs it (payload as stored JSON text). */
 export interface DueRow {
@@ -45,7 +45,7 @@ function listOf(sql: SqlRunner): string {
  */
 export async function claimDue(db: Db, channel: string, at: Date, room: number, skipChats: string[], claimer: string): Promise<DueRow[]> {
   if (room <= 0) return [];
-  const sql = sqlRunnerOf(db);
+  const sql = bookkeepingOf(sqlRunnerOf(db)); // need not wait for the disk: pg-statements.ts
   const list = listOf(sql);
   const pick = `SELECT d."id" FROM "Delivery" d
     WHERE d."channel" = ? AND d."status" = 'queued' AND d."nextAttemptAt" <= ? AND d."chatId" NOT IN (${list})
@@ -109,7 +109,7 @@ export function markSent(db: Db, sent: SentRecord[]) {
 
 /** The same, on its own (a batch of sends only, the usual case): one prepared statement. */
 export async function markSentNow(db: Db, sent: SentRecord[]): Promise<void> {
-  const sql = sqlRunnerOf(db);
+  const sql = bookkeepingOf(sqlRunnerOf(db)); // need not wait for the disk: pg-statements.ts
   const sqlite = sql.dialect === 'sqlite';
   await sql.run(sqlite ? MARK_SENT_SQLITE : MARK_SENT_PG, sentJson(sqlite, sent));
 }

@@ -11,7 +11,7 @@
  * placeholders, quoted identifiers, ON CONFLICT), and rows come back in Prisma's shapes.
  */
 import { Prisma, type Person, type ChannelAccount } from '../generated/prisma/client.js';
-import type { SqlRunner, Statement } from './sql-runner.js';
+import { bookkeepingOf, type SqlRunner, type Statement } from './sql-runner.js';
 
 const runners = new WeakMap<object, SqlRunner>();
 
@@ -69,6 +69,9 @@ const SQL = {
     ON CONFLICT ("accountId") DO UPDATE SET "flow" = excluded."flow", "step" = excluded."step", "data" = excluded."data",
       "choices" = excluded."choices", "suspended" = excluded."suspended", "updatedAt" = excluded."updatedAt"`,
   lastSeen: 'UPDATE "ChannelAccount" SET "lastSeenAt" = ? WHERE "id" = ?',
+  /** What the platform says of an account now (name, chat, reachable again), with its last-seen time. */
+  refreshAccount: `UPDATE "ChannelAccount" SET "chatId" = ?, "displayName" = ?, "username" = ?, "unreachableAt" = ?, "unreachableReason" = ?, "lastSeenAt" = ?
+    WHERE "id" = ?`,
   insertDelivery: `INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "attempts", "nextAttemptAt", "createdAt")
     VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
   /**
@@ -120,6 +123,15 @@ export function createHotPath(sql: SqlRunner) {
       return { account: account as unknown as ChannelAccount, person: person as unknown as Person };
     },
 
+    /**
+     * Writes an account's refreshed fields (a new name, chat or username, reachable again) and its
+     * last-seen time: bookkeeping (sql-runner.ts), as nothing the person sent depends on it.
+     */
+    async refreshAccount(account: ChannelAccount): Promise<void> {
+      const a = account;
+      await bookkeepingOf(sql).run(SQL.refreshAccount, a.chatId, a.displayName, a.username, a.unreachableAt, a.unreachableReason, a.lastSeenAt, a.id);
+    },
+
     conversation(accountId: string): Promise<ConversationRow | undefined> {
       return sql.get<ConversationRow>(SQL.conversation, accountId);
     },
@@ -135,16 +147,16 @@ export function createHotPath(sql: SqlRunner) {
     async offerChoices(offers: Array<[accountId: string, choices: string]>, now: Date): Promise<void> {
       if (!offers.length) return;
       if (sql.dialect === 'sqlite') {
-        await sql.run(SQL.offerChoicesSqlite, now, JSON.stringify(offers));
+        await bookkeepingOf(sql).run(SQL.offerChoicesSqlite, now, JSON.stringify(offers));
         return;
       }
       // One offer (the usual case: the offer is written just before its message is sent) needs no transaction.
       if (offers.length === 1) {
         const [[accountId, choices]] = offers as [[string, string]];
-        await sql.run(SQL.offerChoicesPg, accountId, choices, now, accountId);
+        await bookkeepingOf(sql).run(SQL.offerChoicesPg, accountId, choices, now, accountId);
         return;
       }
-      await sql.batch(offers.map(([accountId, choices]) => ({ sql: SQL.offerChoicesPg, params: [accountId, choices, now, accountId] })));
+      await bookkeepingOf(sql).batch(offers.map(([accountId, choices]) => ({ sql: SQL.offerChoicesPg, params: [accountId, choices, now, accountId] })));
     },
 
     /**
@@ -153,7 +165,7 @@ export function createHotPath(sql: SqlRunner) {
      */
     async withdrawChoices(offers: Array<[accountId: string, choices: string]>, now: Date): Promise<void> {
       if (!offers.length) return;
-      await sql.batch(offers.map(([accountId, choices]) => ({ sql: SQL.withdrawChoices, params: [now, accountId, choices] })));
+      await bookkeepingOf(sql).batch(offers.map(([accountId, choices]) => ({ sql: SQL.withdrawChoices, params: [now, accountId, choices] })));
     },
 
     /**

@@ -32,9 +32,32 @@ function toPg(sql: string): string {
   return out;
 }
 
-export function createPgRunner(connectionString: string, schema: string, max = 5): SqlRunner {
+/**
+ * The runner on a pool of `max` connections, and its `bookkeeping` runner on a second, smaller
+ * pool whose commits do not wait for the WAL to reach the disk (synchronous_commit off): the
+ * delivery worker's claims and "sent" marks and the choices offered with a notification. Those
+ * commits are as visible and as atomic as any; what a crash of the PostgreSQL server itself (not of
+ * this service) can lose is their last fraction of a second (3 × wal_writer_delay, 0.6 s by
+ * default), after which those rows are sent again: the same bound as SQLite's WAL with
+ * synchronous=NORMAL gives on a power cut. An update's own turn (its "handled" mark, state and
+ * replies) stays on the main pool, waiting for the disk before the webhook is answered. Measured
+ * (`npm run bench`, 200 updates/s): with every worker write waiting for its own flush, the single
+ * worker's claims and marks queued behind the disk (p95 1.3 s); without, p95 under 80 ms.
+ */
+export function createPgRunner(connectionString: string, schema: string, max = 16): SqlRunner {
   const quoted = `"${schema.replace(/"/g, '""')}"`;
   const pool = new pg.Pool({ connectionString, max, types: utcTypes as pg.CustomTypesConfig, options: `-c search_path=${quoted}` });
+  const relaxedPool = new pg.Pool({
+    connectionString,
+    max: 3,
+    types: utcTypes as pg.CustomTypesConfig,
+    options: `-c search_path=${quoted} -c synchronous_commit=off`,
+  });
+  const bookkeeping = runnerOn(relaxedPool);
+  return { ...runnerOn(pool), bookkeeping, close: async () => void (await Promise.all([pool.end(), relaxedPool.end()])) };
+}
+
+function runnerOn(pool: pg.Pool): SqlRunner {
   const names = new Map<string, string>();
   const nameOf = (sql: string) => {
     let name = names.get(sql);
@@ -76,6 +99,5 @@ export function createPgRunner(connectionString: string, schema: string, max = 5
         client.release();
       }
     },
-    close: () => pool.end(),
   };
 }

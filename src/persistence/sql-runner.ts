@@ -21,6 +21,16 @@ export interface SqlRunner {
   /** Runs the statements in one transaction; false when a `mustChange` statement changed nothing. */
   batch(statements: Statement[]): Promise<boolean>;
   close?(): Promise<void>;
+  /**
+   * The runner for bookkeeping writes whose commit need not wait for the disk (PostgreSQL:
+   * pg-statements.ts says what a server crash can cost); absent, the runner itself (SQLite).
+   */
+  readonly bookkeeping?: SqlRunner;
+}
+
+/** The bookkeeping runner of `sql` (see SqlRunner.bookkeeping). */
+export function bookkeepingOf(sql: SqlRunner): SqlRunner {
+  return sql.bookkeeping ?? sql;
 }
 
 /** Thrown inside a batch to roll it back. */

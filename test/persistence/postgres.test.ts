@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { createWebClient, texts } from '../helpers/web-client.js';
 import { openDatabase, POSTGRES_MIGRATIONS_DIR } from '../../src/persistence/database.js';
 import { readMigrations } from '../../src/persistence/migrate.js';
+import { bookkeepingOf } from '../../src/persistence/sql-runner.js';
 import { derivePostgresSchema } from '../../scripts/derive-postgres-schema.js';
 
 const SERVER = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -42,6 +43,22 @@ describe('PostgreSQL', () => {
     const again = await openDatabase(url);
     expect(again.appliedMigrations).toEqual([]);
     await again.close();
+  });
+
+  it("waits for the disk before an update's own turn commits, not before the worker's bookkeeping does", async () => {
+    const opened = await openDatabase(url);
+    try {
+      const sql = opened.sql;
+      const setting = async (runner: typeof sql) => (await runner.get<{ v: string }>(`SELECT current_setting('synchronous_commit') AS "v"`))?.v;
+      // The turn (handled mark, state, replies): a webhook is answered only once it is on disk.
+      expect(await setting(sql)).toBe('on');
+      // Claims, "sent" marks and offered choices: a server crash may resend the last 0.6 s of sends.
+      expect(await setting(bookkeepingOf(sql))).toBe('off');
+      // Both see the same tables.
+      expect(await bookkeepingOf(sql).get<{ n: number }>('SELECT count(*)::int AS "n" FROM "Delivery"')).toEqual({ n: 0 });
+    } finally {
+      await opened.close();
+    }
   });
 
   it('runs onboarding and a report end to end', async () => {

@@ -32,7 +32,9 @@ export function createPeopleService(db: Db, defaultLocale: Locale) {
         // A person who wrote again is reachable again, whatever a past send said.
         if (existing.account.unreachableAt) Object.assign(changes, { unreachableAt: null, unreachableReason: null });
         if (!options.lastSeenLater || Object.keys(changes).length > 0) {
-          const account = await db.channelAccount.update({ where: { id: existing.account.id }, data: { ...changes, lastSeenAt: now } });
+          // One prepared statement (persistence/hot-path.ts), not a Prisma update: a first message after a name change is common after an alert.
+          const account = { ...existing.account, ...changes, lastSeenAt: now };
+          await hot.refreshAccount(account);
           return { person, account };
         }
         return { person, account: { ...existing.account, lastSeenAt: now } };
