@@ -65,6 +65,7 @@ export async function createDeliveryWakeups(databaseUrl: string, onWake: (channe
   });
 
   const pending = new Set<string>();
+  let sending: Promise<unknown> = Promise.resolve();
   let flush: NodeJS.Timeout | undefined;
   function send() {
     flush = undefined;
@@ -72,7 +73,11 @@ export async function createDeliveryWakeups(databaseUrl: string, onWake: (channe
     const channels = [...pending];
     pending.clear();
     if (!c || !channels.length) return;
-    c.query('SELECT pg_notify($1, $2)', [CHANNEL, `${schema}\n${channels.join(',')}`]).catch((error) => logger.debug('delivery wake-up not sent', { error }));
+    // One query at a time on the client (pg 9 will refuse a query while one runs): chained.
+    const payload = `${schema}\n${channels.join(',')}`;
+    sending = sending
+      .then(() => c.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]))
+      .catch((error) => logger.debug('delivery wake-up not sent', { error }));
   }
 
   return {

@@ -1,5 +1,5 @@
 /**
- * Named prepared statements on a small node-postgres pool of the service's own: the PostgreSQL
+ * Named prepared statements on node-postgres pools of the service's own: the PostgreSQL
  * runner of sql-runner.ts. Prisma's columns are TIMESTAMP(3) without a time zone holding UTC:
  * they are read and written as UTC here too, whatever the machine's time zone.
  */
@@ -35,7 +35,8 @@ function toPg(sql: string): string {
 /**
  * The runner on a pool of `max` connections, and its `bookkeeping` runner on a second, smaller
  * pool whose commits do not wait for the WAL to reach the disk (synchronous_commit off): the
- * delivery worker's claims and "sent" marks and the choices offered with a notification. Those
+ * delivery worker's claims and "sent" marks, the choices offered with a notification, an account's
+ * refreshed name. Those
  * commits are as visible and as atomic as any; what a crash of the PostgreSQL server itself (not of
  * this service) can lose is their last fraction of a second (3 × wal_writer_delay, 0.6 s by
  * default), after which those rows are sent again: the same bound as SQLite's WAL with
@@ -43,6 +44,7 @@ function toPg(sql: string): string {
  * replies) stays on the main pool, waiting for the disk before the webhook is answered. Measured
  * (`npm run bench`, 200 updates/s): with every worker write waiting for its own flush, the single
  * worker's claims and marks queued behind the disk (p95 1.3 s); without, p95 under 80 ms.
+ * 16 connections on the main pool let turns that arrive together share one flush (group commit).
  */
 export function createPgRunner(connectionString: string, schema: string, max = 16): SqlRunner {
   const quoted = `"${schema.replace(/"/g, '""')}"`;

@@ -2,7 +2,7 @@
  * The few statements every update runs, written once in SQL both engines understand (`?`
  * placeholders, quoted identifiers, INSERT ... ON CONFLICT, RETURNING) and run through a
  * prepared-statement runner of each engine: sqlite-statements.ts on the connection Prisma uses,
- * pg-statements.ts on a small pool of the service's own. Everything else goes through Prisma.
+ * pg-statements.ts on pools of the service's own. Everything else goes through Prisma.
  */
 export interface Statement {
   sql: string;

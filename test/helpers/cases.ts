@@ -14,7 +14,7 @@ export function refOf(text: string): string {
   return ref;
 }
 
-/** Waits until typing a number answers this notification (the worker offers its choices once it is delivered). */
+/** Waits until typing a number answers this notification (its choices are offered as the worker sends it). */
 export async function offered(t: TestApp, channel: string, externalId: string, choiceId: string, options: { wait?: number } = {}): Promise<void> {
   const account = await accountOf(t.app, channel, externalId);
   await vi.waitFor(

@@ -54,7 +54,7 @@ describe('Zalo wording: no text asks a Zalo user to press anything', () => {
     const c = await t.app.db.case.findUniqueOrThrow({ where: { ref } });
     await t.app.services.cases.ask(leaderId, c.id, 'Nhà số mấy ạ?');
     await resident.waitFor(/Muốn trả lời, chọn Trả lời \(gõ số 1\)/);
-    await offered(t, 'zalo', 'zalo-words-res', `c:${c.id}:reply`); // the worker offers its choices once it is delivered
+    await offered(t, 'zalo', 'zalo-words-res', `c:${c.id}:reply`); // offered as the worker sends it
     await resident.type('1');
     await resident.type('12');
     expect((await t.app.db.caseMessage.findMany({ where: { caseId: c.id, fromReporter: true } })).map((m) => m.text)).toEqual(['12']);
