@@ -48,10 +48,6 @@ export interface OutgoingRow {
   payload: Outbound;
 }
 
-export interface SentRow extends OutgoingRow {
-  messageIds: string[];
-}
-
 export interface DeliveryWorkerOptions {
   db: Db;
   target: DeliveryTarget;
@@ -66,11 +62,6 @@ export interface DeliveryWorkerOptions {
   instanceId?: string;
   /** Checked before each claim: false while this instance may no longer be the channel's sender. */
   mayClaim?: () => boolean;
-  /**
-   * Called with the rows just recorded as sent (in the order they went out), e.g. to let a typed
-   * number answer the message. Batched with the status writes: one call per write, not per send.
-   */
-  afterSent?(rows: SentRow[]): Promise<void>;
   /**
    * Called with the rows about to be sent, before any of them goes out (one call for the rows a
    * dispatch starts together; none when it starts nothing), e.g. to let a typed number answer
@@ -223,7 +214,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     if (sent.length === batch.length && !back.length && !sent.some((r) => r.row.kind === 'reply' && r.row.accountId === null)) {
       // The usual batch, sends only: one prepared statement instead of a Prisma transaction.
       await markSentNow(db, sentRecords);
-      await afterSent(sent);
       return;
     }
     // One statement for every success, whatever the engine (persistence/delivery-claims.ts).
@@ -251,18 +241,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     const erasedReplies = sent.filter((r) => r.row.kind === 'reply' && r.row.accountId === null).map((r) => r.id);
     if (erasedReplies.length) ops.push(db.delivery.deleteMany({ where: { id: { in: erasedReplies } } }));
     if (ops.length) await db.$transaction(ops);
-    await afterSent(sent);
     if (refused.length && options.refused) await options.refused(refused.map(outgoing)).catch((error) => logger.warn('refused-send hook failed', { error }));
   }
 
   function outgoing(row: Claimed): OutgoingRow {
     return { id: row.id, accountId: row.accountId, kind: row.kind, alertId: row.alertId, payload: row.payload };
-  }
-
-  async function afterSent(sent: Array<Extract<Result, { ok: true }>>): Promise<void> {
-    if (!sent.length || !options.afterSent) return;
-    const rows = sent.map(({ row, messageIds }) => ({ ...outgoing(row), messageIds }));
-    await options.afterSent(rows).catch((error) => logger.warn('after-send hook failed', { error }));
   }
 
   async function sendOne(row: Claimed, bookedAt: number, ready: Promise<void>): Promise<void> {
