@@ -24,7 +24,6 @@
 import { readdirSync, statSync, existsSync, rmSync, writeFileSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const src = path.join(root, 'src');
@@ -48,6 +47,8 @@ if (
 ) {
   process.exit(0);
 }
+// Loaded only when there is something to build: the check above is npm start's every start.
+const { build } = await import('esbuild');
 
 /** Packages left to Node at run time: native addons, and what is imported only when first needed. */
 const EXTERNAL = ['better-sqlite3', 'sharp', 'pg', 'pg-native', '@prisma/adapter-pg', 'exceljs'];

@@ -355,6 +355,72 @@ export async function createApp(config: Config, options: AppOptions) {
    * answers, so neither the first answer nor the first /console page or scrape waits for it.
    */
   let warmUpTimer: NodeJS.Timeout | undefined;
+  /** The messengers' start calls (a messenger that cannot be reached is retried: startOrRetry). */
+  async function startChannels(): Promise<string[]> {
+    const [telegramLine, zaloLine] = await Promise.all([
+      telegram ? startOrRetry(telegram, 'TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT') : 'off (set TELEGRAM_BOT_TOKEN to turn it on)',
+      zalo ? startOrRetry(zalo, 'ZALO_BOT_TOKEN and ZALO_API_ROOT') : 'off (set ZALO_BOT_TOKEN to turn it on)',
+    ]);
+    return [`telegram: ${telegramLine}`, `zalo: ${zaloLine}`, web ? `web chat: on at http://localhost:${port}/` : 'web chat: off (WEB_CHAT=off)'];
+  }
+
+  /** The senders and timers, behind leases: several instances share one database. */
+  async function startBackgroundJobs(): Promise<string[]> {
+    if (config.databaseUrl.startsWith('postgres')) {
+      wakeups = await createDeliveryWakeups(config.databaseUrl, (channel) => workers.get(channel)?.kick(), logger);
+    }
+    if (!config.backgroundJobs) {
+      return ['background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)'];
+    }
+    for (const [name, worker] of workers) {
+      leased.push({
+        name: senderLease(name),
+        async start() {
+          // The previous holder is gone or has stopped sending: what it had claimed goes back to the queue.
+          const recovered = await worker.recover();
+          if (recovered) logger.warn(`delivery: ${recovered} ${name} message(s) were being sent when their sender stopped; sending them again`);
+          await worker.start();
+        },
+        stop: () => worker.stop(),
+      });
+    }
+    leased.push({
+      name: 'timers',
+      async start() {
+        alertFollowUp = startAlertFollowUpJob({
+          services,
+          translator,
+          editors: new Map(channels.map((c) => [c.name, c])),
+          logger,
+          everyMs: options.alertFollowUpMs,
+        });
+        participation = startParticipationJobs({
+          closeDuePolls: () => services.polls.closeDue(),
+          sendMonthlyAccounts: () => services.monthlyAccount.sendDue(),
+          askMediationFollowUps: () => services.mediation.followUpDue(),
+          logger,
+          everyMs: options.participationJobMs,
+        });
+        mediaSweep = startOrphanSweepJob({ sweep: () => services.media.sweepOrphans(), logger });
+        if (options.escalationJob !== false) {
+          escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
+        }
+      },
+      async stop() {
+        escalation?.stop();
+        mediaSweep?.stop();
+        participation?.stop();
+        alertFollowUp?.stop();
+        escalation = mediaSweep = participation = alertFollowUp = undefined;
+      },
+    });
+    keeper = startLeaseKeeper({ leases, work: leased, logger, ttlMs: options.lease?.ttlMs, everyMs: options.lease?.everyMs });
+    // One round before answering: a lone instance (or the first one) sends and runs the timers at once.
+    await keeper.tick();
+    const held = leased.filter((w) => keeper!.holds(w.name)).map((w) => w.name);
+    return [`background jobs: ${held.length ? `here: ${held.join(', ')}` : 'another instance holds them; this one takes over if it stops'}`];
+  }
+
   function warmUp(): void {
     warmUpTimer = setTimeout(() => {
       warmUpTimer = undefined;
@@ -378,70 +444,15 @@ export async function createApp(config: Config, options: AppOptions) {
     get port() {
       return port;
     },
-    /** Starts the HTTP server, then every channel; returns one status line per channel. */
+    /**
+     * Starts the HTTP server, then every channel and the background work together (each mostly
+     * waits on the network or the database); returns one status line per channel and one for the jobs.
+     */
     async start(): Promise<string[]> {
       port = await http.listen(config.port, config.host);
-      const lines: string[] = [];
-      lines.push(`telegram: ${telegram ? await startOrRetry(telegram, 'TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT') : 'off (set TELEGRAM_BOT_TOKEN to turn it on)'}`);
-      lines.push(`zalo: ${zalo ? await startOrRetry(zalo, 'ZALO_BOT_TOKEN and ZALO_API_ROOT') : 'off (set ZALO_BOT_TOKEN to turn it on)'}`);
-      lines.push(web ? `web chat: on at http://localhost:${port}/` : 'web chat: off (WEB_CHAT=off)');
-      if (config.databaseUrl.startsWith('postgres')) {
-        wakeups = await createDeliveryWakeups(config.databaseUrl, (channel) => workers.get(channel)?.kick(), logger);
-      }
-      if (!config.backgroundJobs) {
-        lines.push('background jobs: off (BACKGROUND_JOBS=off: another instance sends messages and runs the timers)');
-        warmUp();
-        return lines;
-      }
-      for (const [name, worker] of workers) {
-        leased.push({
-          name: senderLease(name),
-          async start() {
-            // The previous holder is gone or has stopped sending: what it had claimed goes back to the queue.
-            const recovered = await worker.recover();
-            if (recovered) logger.warn(`delivery: ${recovered} ${name} message(s) were being sent when their sender stopped; sending them again`);
-            await worker.start();
-          },
-          stop: () => worker.stop(),
-        });
-      }
-      leased.push({
-        name: 'timers',
-        async start() {
-          alertFollowUp = startAlertFollowUpJob({
-            services,
-            translator,
-            editors: new Map(channels.map((c) => [c.name, c])),
-            logger,
-            everyMs: options.alertFollowUpMs,
-          });
-          participation = startParticipationJobs({
-            closeDuePolls: () => services.polls.closeDue(),
-            sendMonthlyAccounts: () => services.monthlyAccount.sendDue(),
-            askMediationFollowUps: () => services.mediation.followUpDue(),
-            logger,
-            everyMs: options.participationJobMs,
-          });
-          mediaSweep = startOrphanSweepJob({ sweep: () => services.media.sweepOrphans(), logger });
-          if (options.escalationJob !== false) {
-            escalation = startEscalationJob({ escalateOverdue: () => services.cases.escalateOverdue(), logger });
-          }
-        },
-        async stop() {
-          escalation?.stop();
-          mediaSweep?.stop();
-          participation?.stop();
-          alertFollowUp?.stop();
-          escalation = mediaSweep = participation = alertFollowUp = undefined;
-        },
-      });
-      keeper = startLeaseKeeper({ leases, work: leased, logger, ttlMs: options.lease?.ttlMs, everyMs: options.lease?.everyMs });
-      // One round before answering: a lone instance (or the first one) sends and runs the timers at once.
-      await keeper.tick();
-      const held = leased.filter((w) => keeper!.holds(w.name)).map((w) => w.name);
-      lines.push(`background jobs: ${held.length ? `here: ${held.join(', ')}` : 'another instance holds them; this one takes over if it stops'}`);
+      const [channelLines, jobLines] = await Promise.all([startChannels(), startBackgroundJobs()]);
       warmUp();
-      return lines;
+      return [...channelLines, ...jobLines];
     },
     workers,
     get alertFollowUp() {
