@@ -140,8 +140,15 @@ export async function createApp(config: Config, options: AppOptions) {
   const consoleWeb = createLazyConsole({ db, services, translator, clock, logger, defaultLocale: config.defaultLocale, publicUrl: config.publicUrl, tileUrl: config.consoleTileUrl, port: () => port });
   const features: Feature[] = [casesFeature, alertsFeature, groupsFeature, settingsFeature, createConsoleFeature({ issueLink: consoleWeb.issueLink }), generalFeature, participationFeature, confirmRepeatsFeature];
   // Direct replies: to the outbox (paced, ordered per chat) or the web inbox, in the turn's transaction.
+  // A reply goes straight to this instance's sender, skipping the claim, when nothing waits before it (reply-sink.ts).
   const core = createBotCore({ services, translator, features, logger, messageLimit: config.messageLimit, replies: createReplySink({
       inboxes: { web: (tx, chatId, replies) => createWebInbox(tx as typeof db).push(chatId, replies.map(webPayload)) },
+      handOver: {
+        claimer: (channel) => workers.get(channel)?.claimer(),
+        adopt(rows) {
+          for (const channel of new Set(rows.map((r) => r.channel))) workers.get(channel)?.adopt(rows.filter((r) => r.channel === channel));
+        },
+      },
     }),
   });
 

@@ -39,6 +39,16 @@ export interface DeliveryTarget {
   isGroupChat(chatId: string): boolean;
 }
 
+/** A direct reply stored claimed by this worker (its `claimer()` id) and handed over after the commit. */
+export interface HandedRow {
+  id: string;
+  chatId: string;
+  accountId: string | null;
+  kind: string;
+  payload: string;
+  traceId: string | null;
+}
+
 /** A claimed row as the hooks see it. */
 export interface OutgoingRow {
   id: string;
@@ -105,6 +115,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
   let kicked = false;
+  /** When the queue was last looked at: a claim, or a turn that found nothing of the channel queued (adopt). */
+  let lastLook = 0;
   let stats = { sent: 0, failed: 0, retried: 0, rateLimited: 0 };
 
   /** Claimed rows not sent yet, in queue order. */
@@ -122,15 +134,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   let unwritten: Pending[] = [];
   let writing: Promise<void> | undefined;
 
-  /** Waits until `ms` passed, the worker is kicked, or a send ends. */
-  function pause(ms: number): Promise<void> {
-    if (kicked) return Promise.resolve();
+  /** Waits until `ms` passed (true), the worker is kicked, a send ends or rows are handed over (false). */
+  function pause(ms: number): Promise<boolean> {
+    if (kicked) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(1, ms));
-      function done() {
+      const timer = setTimeout(() => done(true), Math.max(1, ms));
+      function done(timedOut = false) {
         clearTimeout(timer);
         if (wake === done) wake = undefined;
-        resolve();
+        resolve(timedOut);
       }
       wake = done;
     });
@@ -351,18 +363,19 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   }
 
   async function run(): Promise<void> {
-    let lastClaim = 0;
     while (running) {
       try {
-        if (kicked || now() - lastClaim >= (queue.length || inFlight.size ? CLAIM_EVERY_MS : 0)) {
+        // At once when kicked; else every CLAIM_EVERY_MS while busy, every idlePollMs while idle.
+        if (kicked || now() - lastLook >= (queue.length || inFlight.size ? CLAIM_EVERY_MS : idlePollMs)) {
           kicked = false;
-          lastClaim = now();
+          lastLook = now();
           await claim();
         }
         const wait = dispatch();
         if (!queue.length && !inFlight.size && !unwritten.length) {
-          await pause(idlePollMs);
-          lastClaim = 0;
+          // Idle: the queue is looked at again when the pause runs out or a kick says rows were
+          // queued; rows handed over (adopt) need no look.
+          if (await pause(idlePollMs)) lastLook = 0;
           continue;
         }
         await pause(Math.min(Number.isFinite(wait) ? wait : CLAIM_EVERY_MS, CLAIM_EVERY_MS));
@@ -393,6 +406,41 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       if (running) return;
       running = true;
       loop = run();
+    },
+    /**
+     * The id to store on rows handed to this worker (`adopt`), when it takes them now: running,
+     * the channel's sender (lease) and with room. Undefined: queue them, to be claimed.
+     */
+    claimer(): string | undefined {
+      return running && (!options.mayClaim || options.mayClaim()) && queue.length < batchSize ? instanceId : undefined;
+    },
+    /**
+     * Takes committed rows stored "sending" and claimed by this worker (what a claim would have
+     * returned), in queue order after what it claimed before. A chat held back meanwhile (a send
+     * failed) gets them back in the queue behind its failed row, as a claim's rows would; a worker
+     * stopped meanwhile hands them back at once.
+     */
+    adopt(rows: HandedRow[]): void {
+      void exclusive(async () => {
+        if (!running) {
+          await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } });
+          return;
+        }
+        for (const r of rows) {
+          if (stalledChats.has(r.chatId)) {
+            released.push({ id: r.id, chatId: r.chatId });
+            continue;
+          }
+          queuedIds.add(r.id);
+          queue.push({ id: r.id, chatId: r.chatId, accountId: r.accountId, kind: r.kind, alertId: null, attempts: 0, payload: JSON.parse(r.payload) as Outbound, traceId: r.traceId });
+        }
+        // The turn found nothing of the channel queued (else the rows were queued, not handed over):
+        // as good as a claim that found nothing more, so no claim needs to follow.
+        lastLook = now();
+        if (released.length) void write();
+      })
+        .catch((error) => logger.error(`${target.name} delivery: taking handed-over rows failed; they are sent after a restart`, { error }))
+        .finally(nudge);
     },
     /** Wakes the worker now (called after something was queued in this process). */
     kick() {

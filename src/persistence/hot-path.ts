@@ -54,6 +54,17 @@ export interface DeliveryRow {
   payload: string;
   /** The log id of the update (observability/trace.ts). */
   traceId: string | null;
+  /**
+   * The sender on this instance that takes the row at once (handed over in memory, see
+   * delivery-worker.ts `adopt`), stored "sending" and claimed by it; unless a row of the channel
+   * is queued, which it must not overtake: then the row is stored "queued", as without one.
+   */
+  claimedBy?: string;
+}
+
+/** What a committed turn handed to this instance's sender directly (rows stored "sending"). */
+export interface TurnWritten {
+  handedOver: string[];
 }
 
 const SQL = {
@@ -74,6 +85,11 @@ const SQL = {
     WHERE "id" = ?`,
   insertDelivery: `INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "attempts", "nextAttemptAt", "createdAt")
     VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
+  /** A reply offered to the sender (SQLite): stored claimed by it when nothing of its channel is queued, else queued. */
+  insertDeliveryOffered: `INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "claimedBy", "attempts", "nextAttemptAt", "createdAt")
+    SELECT ?, ?, ?, ?, ?, ?, ?, t."status", CASE t."status" WHEN 'sending' THEN ? END, 0, ?, ?
+    FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM "Delivery" q WHERE q."channel" = ? AND q."status" = 'queued') THEN 'queued' ELSE 'sending' END AS "status") t
+    RETURNING "status"`,
   /**
    * What the authorization policy needs about a person, in one statement: active memberships,
    * standing role grants, and how many messenger (non-web) accounts they have.
@@ -169,9 +185,9 @@ export function createHotPath(sql: SqlRunner) {
     },
 
     /**
-     * One turn's writes in one transaction: the "handled" mark first (false, nothing written,
+     * One turn's writes in one transaction: the "handled" mark first (null, nothing written,
      * when another handler recorded the update meanwhile), then the state, the account's
-     * last-seen time and the outbox rows of the replies.
+     * last-seen time and the outbox rows of the replies; returns the rows handed over.
      */
     async finishTurn(turn: {
       updateKey: string;
@@ -179,9 +195,10 @@ export function createHotPath(sql: SqlRunner) {
       state?: { accountId: string; fields: ConversationWrite };
       seenAccountId?: string;
       deliveries: DeliveryRow[];
-    }): Promise<boolean> {
+    }): Promise<TurnWritten | null> {
       const { now } = turn;
       if (sql.dialect === 'postgresql') return finishTurnPg(sql, turn);
+      const handedOver: string[] = [];
       const statements: Statement[] = [{ sql: SQL.markHandled, params: [turn.updateKey, now], mustChange: true }];
       if (turn.state) {
         const f = turn.state.fields;
@@ -189,9 +206,14 @@ export function createHotPath(sql: SqlRunner) {
       }
       if (turn.seenAccountId) statements.push({ sql: SQL.lastSeen, params: [now, turn.seenAccountId] });
       for (const d of turn.deliveries) {
-        statements.push({ sql: SQL.insertDelivery, params: [d.id, d.kind, d.channel, d.accountId, d.chatId, d.payload, d.traceId, now, now] });
+        const row = [d.id, d.kind, d.channel, d.accountId, d.chatId, d.payload, d.traceId];
+        if (!d.claimedBy) {
+          statements.push({ sql: SQL.insertDelivery, params: [...row, now, now] });
+          continue;
+        }
+        statements.push({ sql: SQL.insertDeliveryOffered, params: [...row, d.claimedBy, now, now, d.channel], returned: (r) => void (r?.status === 'sending' && handedOver.push(d.id)) });
       }
-      return sql.batch(statements);
+      return (await sql.batch(statements)) ? { handedOver } : null;
     },
   };
 }
@@ -207,7 +229,7 @@ export type HotPath = ReturnType<typeof createHotPath>;
 async function finishTurnPg(
   sql: SqlRunner,
   turn: { updateKey: string; now: Date; state?: { accountId: string; fields: ConversationWrite }; seenAccountId?: string; deliveries: DeliveryRow[] },
-): Promise<boolean> {
+): Promise<TurnWritten | null> {
   const { now } = turn;
   const parts = [`h AS (INSERT INTO "ProcessedUpdate" ("id", "createdAt") VALUES (?, ?::timestamp(3)) ON CONFLICT ("id") DO NOTHING RETURNING 1 AS "ok")`];
   const params: unknown[] = [turn.updateKey, now];
@@ -224,13 +246,19 @@ async function finishTurnPg(
     params.push(now, turn.seenAccountId);
   }
   if (turn.deliveries.length) {
-    parts.push(`d AS (INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "attempts", "nextAttemptAt", "createdAt")
-      SELECT r."id", r."kind", r."channel", r."accountId", r."chatId", r."payload", r."traceId", 'queued', 0, ?::timestamp(3), ?::timestamp(3)
-      FROM h, json_to_recordset(?::json) AS r("id" text, "kind" text, "channel" text, "accountId" text, "chatId" text, "payload" text, "traceId" text))`);
+    // A row with a claimer is stored "sending", claimed by it, when nothing of its channel is queued
+    // (the statement's snapshot: rows committed before it began); otherwise "queued".
+    parts.push(`d AS (INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "claimedBy", "attempts", "nextAttemptAt", "createdAt")
+      SELECT r."id", r."kind", r."channel", r."accountId", r."chatId", r."payload", r."traceId", CASE WHEN t."take" THEN 'sending' ELSE 'queued' END,
+        CASE WHEN t."take" THEN r."claimedBy" END, 0, ?::timestamp(3), ?::timestamp(3)
+      FROM h, json_to_recordset(?::json) AS r("id" text, "kind" text, "channel" text, "accountId" text, "chatId" text, "payload" text, "traceId" text, "claimedBy" text),
+        LATERAL (SELECT r."claimedBy" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "Delivery" q WHERE q."channel" = r."channel" AND q."status" = 'queued') AS "take") t
+      RETURNING "id", "status")`);
     params.push(now, now, JSON.stringify(turn.deliveries));
   }
-  const row = await sql.get<{ n: number }>(`WITH ${parts.join(',\n')}\nSELECT count(*)::int AS "n" FROM h`, ...params);
-  return Boolean(row?.n);
+  const handed = turn.deliveries.length ? `(SELECT coalesce(json_agg("id"), '[]'::json) FROM d WHERE "status" = 'sending')` : `'[]'::json`;
+  const row = await sql.get<{ n: number; handed: string[] }>(`WITH ${parts.join(',\n')}\nSELECT count(*)::int AS "n", ${handed} AS "handed" FROM h`, ...params);
+  return row?.n ? { handedOver: row.handed } : null;
 }
 
 

@@ -89,6 +89,7 @@ function runnerOn(pool: pg.Pool): SqlRunner {
         await client.query('BEGIN');
         for (const s of statements) {
           const result = await exec(client, s.sql, s.params);
+          s.returned?.(result.rows[0] as Record<string, unknown> | undefined);
           if (s.mustChange && !result.rowCount) throw new BatchAborted();
         }
         await client.query('COMMIT');

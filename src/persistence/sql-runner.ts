@@ -9,6 +9,8 @@ export interface Statement {
   params: unknown[];
   /** When this statement changes no row, the whole batch is rolled back and reports false. */
   mustChange?: boolean;
+  /** Given the first row the statement returns (INSERT … RETURNING), inside the transaction: it may still roll back. */
+  returned?(row: Record<string, unknown> | undefined): void;
 }
 
 export interface SqlRunner {

@@ -106,6 +106,10 @@ export function createSqliteStatements(conn: Database.Database) {
       try {
         await transaction(() => {
           for (const s of statements) {
+            if (s.returned) {
+              s.returned(query(s.sql).get(...s.params) as Record<string, unknown> | undefined);
+              continue;
+            }
             const { changes } = query(s.sql).run(...s.params);
             if (s.mustChange && changes === 0) throw new BatchAborted();
           }

@@ -115,6 +115,8 @@ export interface ReplySink {
    * transaction instead).
    */
   rows?(to: { channel: string; accountId: string | null; chatId: string }, replies: Outbound[]): DeliveryRow[] | undefined;
+  /** After the commit: the rows of `rows` stored claimed by their `claimedBy` sender, for it to send. */
+  handedOver?(rows: DeliveryRow[]): void;
 }
 
 /**
@@ -165,7 +167,10 @@ export function createProcessedUpdates(db: Db) {
           deliveries: rows,
         });
         if (!done) return null;
-        channels = new Set(rows.map((r) => r.channel));
+        // Rows handed to this instance's sender need no wake-up (no claim): it has them already.
+        const handed = new Set(done.handedOver);
+        if (handed.size) turn.sink.handedOver?.(rows.filter((r) => handed.has(r.id)));
+        channels = new Set(rows.filter((r) => !handed.has(r.id)).map((r) => r.channel));
       } else {
         try {
           channels = await db.$transaction(
