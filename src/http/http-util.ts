@@ -48,9 +48,12 @@ export function sendText(res: ServerResponse, status: number, body: string, type
 export function secretMatches(presented: string | string[] | undefined, expected: string | undefined): boolean {
   if (!expected || typeof presented !== 'string') return false;
   const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
+  let b = expectedDigests.get(expected);
+  if (!b) expectedDigests.set(expected, (b = createHash('sha256').update(expected).digest()));
   return timingSafeEqual(a, b);
 }
+/** The configured secrets' digests (a handful: one per webhook), computed once. */
+const expectedDigests = new Map<string, Buffer>();
 
 /** The page's policy: nothing inline, nothing from elsewhere, never framed. */
 export const CONTENT_SECURITY_POLICY =
