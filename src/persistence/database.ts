@@ -139,13 +139,14 @@ async function openPostgres(databaseUrl: string): Promise<OpenedDatabase> {
   const loading = Promise.all([import('../generated/prisma-pg/client.js'), import('@prisma/adapter-pg'), import('./pg-statements.js')]);
   loading.catch(() => undefined); // a failed migration is the error reported; a failed import is reported below
   const appliedMigrations = await migratePostgres(connectionString, schema);
-  const [{ PrismaClient: PgPrismaClient }, { PrismaPg }, { createPgRunner }] = await loading;
+  const [{ PrismaClient: PgPrismaClient }, { PrismaPg }, { createPgRunner, KEEP_CONNECTIONS }] = await loading;
   // search_path too: raw SQL through Prisma (delivery claims, the alert audience) names tables unqualified.
   const searchPath = `-c search_path="${schema.replace(/"/g, '""')}"`;
   // 20 connections: with 10, a burst of alert answers whose "need help" each opens a case in a
   // transaction queued for connections (the live-counts bench: counts right 17-22 s after the last
-  // press instead of 2 s). With the statement pools (pg-statements.ts): up to 40 per instance.
-  const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 20, options: searchPath }, { schema }) });
+  // press instead of 2 s). With the statement pools (pg-statements.ts): up to 39 per instance, kept
+  // open once opened (KEEP_CONNECTIONS: a burst after a quiet spell finds them ready).
+  const client = new PgPrismaClient({ adapter: new PrismaPg({ connectionString, max: 20, ...KEEP_CONNECTIONS, options: searchPath }, { schema }) });
   // Both clients are generated from the same models; the SQLite one's type describes both.
   const db = client as unknown as Db;
   const sql = createPgRunner(connectionString, schema);
