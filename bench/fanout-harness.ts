@@ -245,6 +245,8 @@ export async function startService(options: {
   entry?: string;
   /** Webhook mode: PUBLIC_URL is this loopback port (the fake accepts it) and updates are posted with this secret. */
   webhookSecret?: string;
+  /** The caller ran npm start's build check (serviceEntry) already: start dist/ as it is. */
+  built?: boolean;
 }): Promise<ServiceProcess> {
   const port = await freePort();
   const webhook: Record<string, string> = options.webhookSecret ? { PUBLIC_URL: `https://127.0.0.1:${port}`, TELEGRAM_WEBHOOK_SECRET: options.webhookSecret } : {};
@@ -265,7 +267,7 @@ export async function startService(options: {
     ...options.env,
   };
   if (process.env.TELEGRAM_API_REFERENCE) env.TELEGRAM_API_REFERENCE = process.env.TELEGRAM_API_REFERENCE;
-  const child = spawn(process.execPath, [...startNodeFlags(), ...(options.nodeArgs ?? []), ...serviceEntry(options.entry)], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...startNodeFlags(), ...(options.nodeArgs ?? []), ...(options.built ? ['dist/src/main.js'] : serviceEntry(options.entry))], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (!child.pid) throw new Error('could not start the service process');
   const pid = child.pid;
   let tail = '';

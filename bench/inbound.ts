@@ -5,9 +5,12 @@
  * Each update is posted to the bot's webhook as Telegram would (with the secret header); it counts
  * as answered when the bot's reply reaches the fake. Measured per bot, in one run:
  * - closed loop: USERS people each send an update and wait for its answer, again and again;
- *   CPU per answered update is the bot process's own CPU time (/proc/<pid>/stat) over the updates;
+ *   CPU per answered update is the bot process's own CPU time (/proc/<pid>/stat) over the updates.
+ *   The bots run side by side and take turns, a slice of rounds each, so a change in the virtual
+ *   machine's speed during the run (10-15 % seen here) weighs on all of them alike;
  * - open loop: updates at a fixed rate, spread over many people so no chat gets more than one a second;
- * - start-up to the first HTTP answer, and RSS at rest after start-up.
+ * - start-up to the first HTTP answer (from spawning the process; npm start's build check, which
+ *   runs before it, is timed on its own), and RSS at rest after start-up.
  * The service runs exactly as `npm start` runs it, on a seeded SQLite database and, in the same
  * run, on a seeded PostgreSQL schema (`pgUrl`: a schema of its own is created and dropped); the
  * echo bot replies with a two-button keyboard.
@@ -16,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeTelegram, RecordedCall } from '../test/fakes/fake-telegram-server.js';
-import { dropPostgresSchema, freePort, postgresSchemaUrl, PROJECT_ROOT, removeDir, seedAreas, seedDatabase, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
+import { dropPostgresSchema, freePort, postgresSchemaUrl, PROJECT_ROOT, removeDir, seedAreas, seedDatabase, serviceEntry, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
 import { openDatabase } from '../src/persistence/database.js';
 
 const SECRET = 'bench_webhook_secret_123';
@@ -24,9 +27,10 @@ const SECRET = 'bench_webhook_secret_123';
 export interface InboundOptions {
   /** People seeded (and spread over in the open loop). */
   people: number;
-  /** Concurrent people in the closed loop, and updates each of them sends. */
+  /** Concurrent people in the closed loop, and updates each of them sends (in `slices` turns per bot). */
   closedUsers: number;
   closedRounds: number;
+  slices: number;
   /** Open loop: updates per second and for how long. */
   openRate: number;
   openSeconds: number;
@@ -40,6 +44,7 @@ interface Target {
   pid: number;
   port: number;
   startupMs: number;
+  buildCheckMs?: number;
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,8 @@ export interface InboundFigures {
   openLost: number;
   startupMs: number;
   restRssMb: number;
+  /** The project: npm start's build check (prestart) before the process starts, nothing to build. */
+  buildCheckMs?: number;
 }
 
 interface Percentiles {
@@ -232,6 +239,10 @@ export const PROJECT_PG = 'project (PostgreSQL)';
 export const ECHO = 'grammY echo bot';
 
 async function startProject(fake: FakeTelegram, databaseUrl: string, name: string): Promise<Target> {
+  // npm start's prestart: is dist/ older than src/? (Here never: the run starts with a build.)
+  const checkStarted = performance.now();
+  serviceEntry();
+  const buildCheckMs = performance.now() - checkStarted;
   const started = performance.now();
   // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reach the service process here too.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
@@ -239,9 +250,9 @@ async function startProject(fake: FakeTelegram, databaseUrl: string, name: strin
   // (30 messages/s in all, 1 a second per chat by default) is lifted too, or the figures would be
   // the limiter's (a closed loop capped at 30 answers/s), not the cost of handling an update.
   const env = { LOG_LEVEL: 'error', MESSAGE_LIMIT: 'off', TELEGRAM_RATE_GLOBAL: '5000', TELEGRAM_RATE_PER_CHAT: '1000' };
-  const service: ServiceProcess = await startService({ databaseUrl, fake, nodeArgs, webhookSecret: SECRET, env });
+  const service: ServiceProcess = await startService({ databaseUrl, fake, nodeArgs, webhookSecret: SECRET, env, built: true });
   const startupMs = performance.now() - started;
-  return { name, pid: service.pid, port: Number(new URL(service.baseUrl).port), startupMs, stop: () => service.stop() };
+  return { name, pid: service.pid, port: Number(new URL(service.baseUrl).port), startupMs, buildCheckMs, stop: () => service.stop() };
 }
 
 /**
@@ -265,37 +276,35 @@ async function seedPostgres(serverUrl: string, chatIds: string[]): Promise<{ dat
   return { databaseUrl, drop: () => dropPostgresSchema(databaseUrl) };
 }
 
-async function measure(target: Target, fake: FakeTelegram, chats: string[], options: InboundOptions): Promise<InboundFigures> {
-  await sleep(1500);
-  const restRssMb = rssMb(target.pid);
-  const watcher = replyWatcher(fake);
-  options.log(`${target.name}: started in ${target.startupMs.toFixed(0)} ms, RSS at rest ${restRssMb.toFixed(0)} MB; warming up`);
-  await closedLoop(target, watcher, chats.slice(0, options.closedUsers), 4);
-  const closed = await closedLoop(target, watcher, chats.slice(0, options.closedUsers), options.closedRounds);
-  options.log(`${target.name}: closed loop ${closed.throughput.toFixed(0)} updates/s, ${closed.cpuPerUpdateMs.toFixed(2)} ms CPU per update`);
-  await sleep(1000);
-  const open = await openLoop(target, watcher, chats, options.openRate, options.openSeconds);
-  options.log(`${target.name}: open loop at ${options.openRate}/s done (${open.lost} unanswered)`);
-  return {
-    name: target.name,
-    cpuPerUpdateMs: closed.cpuPerUpdateMs,
-    closedThroughput: closed.throughput,
-    closed: percentiles(closed.latencies),
-    open: percentiles(open.latencies),
-    openLost: open.lost + closed.lost,
-    startupMs: target.startupMs,
-    restRssMb,
-  };
+interface Running {
+  target: Target;
+  fake: FakeTelegram;
+  watcher: ReturnType<typeof replyWatcher>;
+  restRssMb: number;
+  closed: { latencies: number[]; lost: number; cpuMs: number; elapsedMs: number };
+}
+
+/** One slice of the closed loop on one bot, added to what it measured before. */
+async function closedSlice(bot: Running, chats: string[], rounds: number): Promise<void> {
+  const cpuBefore = cpuMs(bot.target.pid);
+  const started = performance.now();
+  const slice = await closedLoop(bot.target, bot.watcher, chats, rounds);
+  bot.closed.elapsedMs += performance.now() - started;
+  bot.closed.cpuMs += cpuMs(bot.target.pid) - cpuBefore;
+  bot.closed.latencies.push(...slice.latencies);
+  bot.closed.lost += slice.lost;
 }
 
 /**
  * Runs the comparison; returns the figures of the echo bot, of the project on SQLite and (with
- * `pgUrl`) of the project on PostgreSQL, each measured alone against a fresh fake.
+ * `pgUrl`) of the project on PostgreSQL, each against a fresh fake of its own. The bots are
+ * started one after another (start-up and RSS at rest are each one's own), then take turns.
  */
 export async function runInboundBench(options: InboundOptions): Promise<InboundFigures[]> {
   const seeded = await seedDatabase(options.people);
   const chats = seeded.chatIds;
-  const results: InboundFigures[] = [];
+  const running: Running[] = [];
+  const fakes: FakeTelegram[] = [];
   let postgres: Awaited<ReturnType<typeof seedPostgres>> | undefined;
   try {
     if (options.pgUrl) {
@@ -312,29 +321,58 @@ export async function runInboundBench(options: InboundOptions): Promise<InboundF
     if (postgres) targets.push((fake) => startProject(fake, postgres!.databaseUrl, PROJECT_PG));
     for (const start of targets) {
       const fake = await startFake();
+      fakes.push(fake);
+      let target: Target;
       try {
-        let target: Target;
-        try {
-          target = await start(fake);
-        } catch (error) {
-          // One engine that cannot start (a machine too busy for the 30 s health check) leaves the others' figures.
-          options.log(`a target did not start: ${(error as Error).message.split('\n')[0]}`);
-          continue;
-        }
-        try {
-          results.push(await measure(target, fake, chats, options));
-        } finally {
-          await target.stop();
-        }
-      } finally {
-        await fake.close();
+        target = await start(fake);
+      } catch (error) {
+        // One engine that cannot start (a machine too busy for the 30 s health check) leaves the others' figures.
+        options.log(`a target did not start: ${(error as Error).message.split('\n')[0]}`);
+        continue;
       }
+      await sleep(1500);
+      const bot: Running = { target, fake, watcher: replyWatcher(fake), restRssMb: rssMb(target.pid), closed: { latencies: [], lost: 0, cpuMs: 0, elapsedMs: 0 } };
+      running.push(bot);
+      const check = target.buildCheckMs === undefined ? '' : ` (npm start's build check before it: ${target.buildCheckMs.toFixed(0)} ms)`;
+      options.log(`${target.name}: started in ${target.startupMs.toFixed(0)} ms${check}, RSS at rest ${bot.restRssMb.toFixed(0)} MB`);
     }
+    const users = chats.slice(0, options.closedUsers);
+    for (const bot of running) await closedLoop(bot.target, bot.watcher, users, 4); // warm-up
+    const slices = Math.max(1, options.slices);
+    for (let i = 0; i < slices; i++) {
+      const rounds = Math.floor(options.closedRounds / slices) + (i < options.closedRounds % slices ? 1 : 0);
+      for (const bot of running) await closedSlice(bot, users, rounds);
+    }
+    // The open loops last bot first, each soon after its own closed loop: on PostgreSQL, a burst
+    // after 20 s idle had a slow first second in two runs of three (p95 0.5-0.6 s, then 20-60 ms).
+    const results: InboundFigures[] = [];
+    for (const bot of [...running].reverse()) {
+      const { closed } = bot;
+      const cpuPerUpdateMs = closed.cpuMs / Math.max(1, closed.latencies.length);
+      options.log(`${bot.target.name}: closed loop ${((closed.latencies.length * 1000) / closed.elapsedMs).toFixed(0)} updates/s, ${cpuPerUpdateMs.toFixed(2)} ms CPU per update`);
+      await sleep(1000);
+      const open = await openLoop(bot.target, bot.watcher, chats, options.openRate, options.openSeconds);
+      const openP = percentiles(open.latencies);
+      options.log(`${bot.target.name}: open loop at ${options.openRate}/s: p50 ${openP.p50.toFixed(1)} ms, p95 ${openP.p95.toFixed(1)} ms, p99 ${openP.p99.toFixed(1)} ms (${open.lost} unanswered)`);
+      results.push({
+        name: bot.target.name,
+        cpuPerUpdateMs,
+        closedThroughput: (closed.latencies.length * 1000) / closed.elapsedMs,
+        closed: percentiles(closed.latencies),
+        open: percentiles(open.latencies),
+        openLost: open.lost + closed.lost,
+        startupMs: bot.target.startupMs,
+        restRssMb: bot.restRssMb,
+        buildCheckMs: bot.target.buildCheckMs,
+      });
+    }
+    return results.reverse();
   } finally {
+    for (const bot of running) await bot.target.stop().catch(() => undefined);
+    for (const fake of fakes) await fake.close().catch(() => undefined);
     removeDir(seeded.dir);
     await postgres?.drop().catch(() => undefined);
   }
-  return results;
 }
 
 export function inboundTable(results: InboundFigures[]): Array<[string, ...string[]]> {
@@ -352,6 +390,7 @@ export function inboundTable(results: InboundFigures[]): Array<[string, ...strin
   line('p95 latency, open loop', (r) => r.open.p95, 1, 'ms');
   line('p99 latency, open loop', (r) => r.open.p99, 1, 'ms');
   line('start-up to first HTTP answer', (r) => r.startupMs, 0, 'ms');
+  rows.push(["npm start's build check, before start-up", ...results.map((r) => (r.buildCheckMs === undefined ? '' : `${r.buildCheckMs.toFixed(0)} ms`)), ...projects.map(() => '')]);
   line('RSS at rest', (r) => r.restRssMb, 0, 'MB');
   rows.push(['updates not answered', ...results.map((r) => String(r.openLost)), ...projects.map(() => '')]);
   return rows;

@@ -116,7 +116,8 @@ async function inbound() {
   const results = await runInboundBench({
     people: Math.max(1000, openRate * 5),
     closedUsers: 50,
-    closedRounds: Number(process.env.BENCH_CLOSED_ROUNDS ?? 40),
+    closedRounds: Number(process.env.BENCH_CLOSED_ROUNDS ?? 60),
+    slices: Number(process.env.BENCH_CLOSED_SLICES ?? 6),
     openRate,
     openSeconds: Number(process.env.BENCH_OPEN_SECONDS ?? 10),
     pgUrl: pgSetting === 'off' ? undefined : pgSetting,
@@ -126,6 +127,7 @@ async function inbound() {
   if (results.some((r) => r.name !== ECHO)) printTable(inboundTable(results));
   const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const goals: string[][] = [['goal', 'measured', '']];
+  const echo = results.find((r) => r.name === ECHO);
   for (const [name, p95Goal] of [[PROJECT_SQLITE, 50], [PROJECT_PG, 80]] as const) {
     const project = results.find((r) => r.name === name);
     if (!project) {
@@ -134,6 +136,11 @@ async function inbound() {
     }
     goals.push(
       [`${name}: CPU per answered update <= 2.5 ms`, `${project.cpuPerUpdateMs.toFixed(2)} ms`, mark(project.cpuPerUpdateMs <= 2.5)],
+      // The same goal against the echo bot of the same run, which this VM's speed moves alike: the
+      // issue measured 12.5 ms against 0.52 ms (24×); five times better is at most 4.8×.
+      ...(echo
+        ? [[`${name}: CPU per update / echo bot's <= 4.8× (issue: 24×)`, `${(project.cpuPerUpdateMs / echo.cpuPerUpdateMs).toFixed(2)}×`, mark(project.cpuPerUpdateMs / echo.cpuPerUpdateMs <= 4.8)]]
+        : []),
       [`${name}: p95 open loop at ${openRate}/s < ${p95Goal} ms`, `${project.open.p95.toFixed(1)} ms`, mark(project.open.p95 < p95Goal)],
       [`${name}: start-up to first HTTP answer < 1 s`, `${project.startupMs.toFixed(0)} ms`, mark(project.startupMs < 1000)],
       [`${name}: RSS at rest < 150 MB`, `${project.restRssMb.toFixed(0)} MB`, mark(project.restRssMb < 150)],
