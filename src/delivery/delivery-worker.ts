@@ -27,6 +27,7 @@
  */
 import type { Db } from '../core/services/db.js';
 import { claimDue, markSent, markSentNow, type DueRow } from '../persistence/delivery-claims.js';
+import type { DeliveryRow } from '../persistence/hot-path.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -40,14 +41,7 @@ export interface DeliveryTarget {
 }
 
 /** A direct reply stored claimed by this worker (its `claimer()` id) and handed over after the commit. */
-export interface HandedRow {
-  id: string;
-  chatId: string;
-  accountId: string | null;
-  kind: string;
-  payload: string;
-  traceId: string | null;
-}
+export type HandedRow = Pick<DeliveryRow, 'id' | 'chatId' | 'accountId' | 'kind' | 'payload' | 'traceId'>;
 
 /** A claimed row as the hooks see it. */
 export interface OutgoingRow {
@@ -247,13 +241,18 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         }
       }
     }
-    if (back.length) ops.push(db.delivery.updateMany({ where: { id: { in: back }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } }));
+    if (back.length) ops.push(handBack(back));
     // The goodbye to a person who just erased their data was queued without an account: once sent,
     // nothing of theirs (not even the chat id) stays behind.
     const erasedReplies = sent.filter((r) => r.row.kind === 'reply' && r.row.accountId === null).map((r) => r.id);
     if (erasedReplies.length) ops.push(db.delivery.deleteMany({ where: { id: { in: erasedReplies } } }));
     if (ops.length) await db.$transaction(ops);
     if (refused.length && options.refused) await options.refused(refused.map(outgoing)).catch((error) => logger.warn('refused-send hook failed', { error }));
+  }
+
+  /** Rows this worker claimed and will not send go back to the queue (unless claimed since by another). */
+  function handBack(ids: string[]) {
+    return db.delivery.updateMany({ where: { id: { in: ids }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } });
   }
 
   function outgoing(row: Claimed): OutgoingRow {
@@ -391,7 +390,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       const ids = queue.map((r) => r.id);
       queue = [];
       queuedIds.clear();
-      await db.delivery.updateMany({ where: { id: { in: ids }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } });
+      await handBack(ids);
     }
   }
 
@@ -423,7 +422,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     adopt(rows: HandedRow[]): void {
       void exclusive(async () => {
         if (!running) {
-          await db.delivery.updateMany({ where: { id: { in: rows.map((r) => r.id) }, status: 'sending', claimedBy: instanceId }, data: { status: 'queued' } });
+          await handBack(rows.map((r) => r.id));
           return;
         }
         for (const r of rows) {
