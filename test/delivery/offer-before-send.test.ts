@@ -77,6 +77,20 @@ function holdCopy(tg: FakeTelegram): HeldAnswer {
   return h;
 }
 
+/**
+ * An alert whose copy to the resident the platform refuses for good (400), its answer held: once
+ * this returns, the copy's send has reached the fake and its choices are offered.
+ */
+async function alertWithRefusedCopy() {
+  const { app, fake: tg, groupId, accountId, officerId } = await start();
+  tg.failNext('sendMessage', { error_code: 400, description: 'Bad Request: message is too long' });
+  const copyHeld = holdCopy(tg);
+  const alert = await sendAlert(app, officerId, groupId);
+  await copyHeld.reached;
+  expect(await choicesOf(app, accountId)).toContain(`a:${alert.id}:r`);
+  return { app, tg, accountId, alert, copyHeld };
+}
+
 async function choicesOf(app: App, accountId: string): Promise<string[]> {
   const conversation = await app.db.conversation.findUnique({ where: { accountId } });
   return JSON.parse(conversation?.choices ?? '[]') as string[];
@@ -130,14 +144,8 @@ describe('a notification\'s choices are offered before it goes out', () => {
   });
 
   it('a copy refused for good has its offer taken back', async () => {
-    const { app, fake: tg, groupId, accountId, officerId } = await start();
-    tg.failNext('sendMessage', { error_code: 400, description: 'Bad Request: message is too long' });
-    const copyHeld = holdCopy(tg);
-    const alert = await sendAlert(app, officerId, groupId);
-
-    await copyHeld.reached;
     // Offered while the send was under way...
-    expect(await choicesOf(app, accountId)).toContain(`a:${alert.id}:r`);
+    const { app, accountId, alert, copyHeld } = await alertWithRefusedCopy();
     copyHeld.release();
     // ...and taken back once the copy is recorded as refused: it never arrived.
     await vi.waitFor(async () => expect((await app.db.delivery.findFirstOrThrow({ where: { alertId: alert.id, accountId } })).status).toBe('failed'), { timeout: WAIT });
@@ -145,13 +153,7 @@ describe('a notification\'s choices are offered before it goes out', () => {
   });
 
   it('a refused copy leaves alone what the conversation offers since (a menu typed meanwhile)', async () => {
-    const { app, fake: tg, groupId, accountId, officerId } = await start();
-    tg.failNext('sendMessage', { error_code: 400, description: 'Bad Request: message is too long' });
-    const copyHeld = holdCopy(tg);
-    const alert = await sendAlert(app, officerId, groupId);
-
-    await copyHeld.reached;
-    expect(await choicesOf(app, accountId)).toContain(`a:${alert.id}:r`);
+    const { app, tg, accountId, alert, copyHeld } = await alertWithRefusedCopy();
     await typed(tg, '/menu');
     const menu = await choicesOf(app, accountId);
     expect(menu.length).toBeGreaterThan(0);

@@ -5,10 +5,11 @@
  * What must not change: a reply never overtakes an older message of its chat, whether that message
  * waits in the queue (a retry time) or its send just failed and is being recorded.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/fake-telegram-server.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { statementCounter } from '../helpers/statement-counter.js';
+import { repliesSent } from '../helpers/replies-sent.js';
 import type { Inbound } from '../../src/core/messages.js';
 
 const TOKEN = '123456789:AAE-fake_telegram_token_reply_handover';
@@ -35,16 +36,6 @@ function say(app: TestApp['app'], payload: Partial<Inbound>) {
 /** Texts the fake received for the chat, in the order they arrived. */
 const textsTo = (tg: FakeTelegram) => tg.calls.filter((c) => c.method === 'sendMessage' && String(c.body.chat_id) === CHAT).map((c) => String(c.body.text ?? ''));
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** A resident who has read the privacy notice, talking to the bot on Telegram (sender running here). */
 async function start(idlePollMs = 50) {
   fake = await startFakeTelegram({ token: TOKEN });
@@ -53,7 +44,7 @@ async function start(idlePollMs = 50) {
   await say(app, { kind: 'command', command: 'start', args: '' } as Partial<Inbound>);
   const account = await app.db.channelAccount.findUniqueOrThrow({ where: { channel_externalId: { channel: 'telegram', externalId: CHAT } } });
   await app.services.people.markOnboarded(account.personId);
-  await until('the welcome to be sent', async () => (await app.db.delivery.count({ where: { chatId: CHAT, status: { not: 'sent' } } })) === 0);
+  await repliesSent('telegram', WAIT, CHAT);
   return { app, tg: fake, account };
 }
 
@@ -64,12 +55,12 @@ describe('a direct reply handed to the sender', () => {
     // A long idle pause: the queue is looked at only when a kick says something was queued.
     const { app, tg } = await start(60_000);
     counter = statementCounter();
-    const before = textsTo(tg).length;
+    const since = tg.calls.length;
     const statements = await counter.during(async () => {
       const replies = await say(app, { kind: 'command', command: 'menu', args: '' } as Partial<Inbound>);
       expect(replies.length).toBeGreaterThan(0);
-      await until('the menu to arrive', () => textsTo(tg).length > before);
-      await until('the send to be recorded', async () => (await app.db.delivery.count({ where: { chatId: CHAT, status: { not: 'sent' } } })) === 0);
+      await tg.waitForText(CHAT, /Bạn muốn làm gì/, WAIT, { since });
+      await repliesSent('telegram', WAIT, CHAT); // the send recorded
     });
     expect(textsTo(tg).at(-1)).toMatch(/Bạn muốn làm gì/);
     expect(statements.filter(isClaim), statements.join('\n')).toEqual([]);
@@ -98,7 +89,8 @@ describe('a direct reply handed to the sender', () => {
     await say(app, { kind: 'command', command: 'menu', args: '' } as Partial<Inbound>);
     const reply = await app.db.delivery.findFirstOrThrow({ where: { chatId: CHAT, kind: 'reply' }, orderBy: { createdAt: 'desc' } });
     expect(reply.status).toBe('queued'); // not handed over: the queue keeps the chat's order
-    await until('both messages to arrive', () => textsTo(tg).some((text) => /Bạn muốn làm gì/.test(text)) && textsTo(tg).some((text) => /Thông báo cũ/.test(text)));
+    await tg.waitForText(CHAT, /Thông báo cũ/, WAIT);
+    await tg.waitForText(CHAT, /Bạn muốn làm gì/, WAIT);
     const texts = textsTo(tg);
     expect(texts.findIndex((text) => /Thông báo cũ/.test(text))).toBeLessThan(texts.findIndex((text) => /Bạn muốn làm gì/.test(text)));
   });
@@ -108,9 +100,9 @@ describe('a direct reply handed to the sender', () => {
     // The menu's send is refused for a moment (429, retry after 1 s); the resident asks for help meanwhile.
     tg.failNext('sendMessage', { error_code: 429, description: 'Too Many Requests: retry after 1', retry_after: 1 });
     await say(app, { kind: 'command', command: 'menu', args: '' } as Partial<Inbound>);
-    await until('the refused send', () => tg.failures.some((f) => f.method === 'sendMessage' && String(f.body.chat_id) === CHAT));
+    await vi.waitFor(() => expect(tg.failures.some((f) => f.method === 'sendMessage' && String(f.body.chat_id) === CHAT)).toBe(true), { timeout: WAIT });
     await say(app, { kind: 'command', command: 'help', args: '' } as Partial<Inbound>);
-    await until('every reply to be sent', async () => (await app.db.delivery.count({ where: { chatId: CHAT, status: { not: 'sent' } } })) === 0);
+    await repliesSent('telegram', WAIT, CHAT);
     const texts = textsTo(tg);
     const menu = texts.findIndex((text) => /Bạn muốn làm gì/.test(text));
     expect(menu, texts.join('\n---\n')).toBeGreaterThanOrEqual(0);
