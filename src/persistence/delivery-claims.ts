@@ -85,16 +85,16 @@ export interface SentRecord {
 const MARK_SENT_SQLITE = `UPDATE "Delivery" SET "status" = 'sent', "sentAt" = r.value ->> 1, "platformMessageId" = r.value ->> 2, "error" = NULL
   FROM json_each(?) AS r WHERE "Delivery"."id" = r.value ->> 0`;
 // Prisma's PostgreSQL columns are TIMESTAMP(3) holding UTC: the ISO text's "Z" is dropped by the cast.
+// Three arrays, not one JSON document: the planner reckons unnest of arrays at 10 rows and looks
+// each one up by the primary key; json_to_recordset it reckons at 100 and hash-joined them against
+// a scan of the whole table (0.8 ms per batch on a bench's few thousand rows, and growing with it).
 const MARK_SENT_PG = `UPDATE "Delivery" AS d SET "status" = 'sent', "sentAt" = r."at"::timestamp(3), "platformMessageId" = r."mid", "error" = NULL
-  FROM json_to_recordset(?::json) AS r("id" text, "at" text, "mid" text) WHERE d."id" = r."id"`;
+  FROM unnest(?::text[], ?::text[], ?::text[]) AS r("id", "at", "mid") WHERE d."id" = r."id"`;
 
-function sentJson(sqlite: boolean, sent: SentRecord[]): string {
-  // SQLite: timestamps as Prisma's SQLite adapter writes them.
-  return JSON.stringify(
-    sqlite
-      ? sent.map((r) => [r.id, r.at.toISOString().replace('Z', '+00:00'), r.platformMessageId])
-      : sent.map((r) => ({ id: r.id, at: r.at.toISOString(), mid: r.platformMessageId })),
-  );
+/** The statement's parameters: SQLite's one JSON array of rows (timestamps as Prisma's SQLite adapter writes them), PostgreSQL's three arrays. */
+function sentParams(sqlite: boolean, sent: SentRecord[]): unknown[] {
+  if (sqlite) return [JSON.stringify(sent.map((r) => [r.id, r.at.toISOString().replace('Z', '+00:00'), r.platformMessageId]))];
+  return [sent.map((r) => r.id), sent.map((r) => r.at.toISOString()), sent.map((r) => r.platformMessageId)];
 }
 
 /**
@@ -104,12 +104,13 @@ function sentJson(sqlite: boolean, sent: SentRecord[]): string {
  */
 export function markSent(db: Db, sent: SentRecord[]) {
   const sqlite = isSqlite(db);
-  return db.$executeRawUnsafe(sqlite ? MARK_SENT_SQLITE : MARK_SENT_PG.replace('?', '$1'), sentJson(sqlite, sent));
+  let n = 0;
+  return db.$executeRawUnsafe(sqlite ? MARK_SENT_SQLITE : MARK_SENT_PG.replace(/\?/g, () => `$${++n}`), ...sentParams(sqlite, sent));
 }
 
 /** The same, on its own (a batch of sends only, the usual case): one prepared statement. */
 export async function markSentNow(db: Db, sent: SentRecord[]): Promise<void> {
   const sql = bookkeepingOf(sqlRunnerOf(db)); // need not wait for the disk: pg-statements.ts
   const sqlite = sql.dialect === 'sqlite';
-  await sql.run(sqlite ? MARK_SENT_SQLITE : MARK_SENT_PG, sentJson(sqlite, sent));
+  await sql.run(sqlite ? MARK_SENT_SQLITE : MARK_SENT_PG, ...sentParams(sqlite, sent));
 }

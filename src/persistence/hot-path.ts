@@ -247,14 +247,22 @@ async function finishTurnPg(
   }
   if (turn.deliveries.length) {
     // A row with a claimer is stored "sending", claimed by it, when nothing of its channel is queued
-    // (the statement's snapshot: rows committed before it began); otherwise "queued".
+    // (the statement's snapshot: rows committed before it began); otherwise "queued". The channel
+    // is a parameter of its own, looked up once: taken from each row (a correlated subquery), the
+    // planner searched the (channel, status, ...) index by status alone, the whole index every turn.
+    const takeChannel = turn.deliveries.find((d) => d.claimedBy)?.channel;
+    if (takeChannel) {
+      parts.push(`t AS (SELECT NOT EXISTS (SELECT 1 FROM "Delivery" q WHERE q."channel" = ?::text AND q."status" = 'queued') AS "take")`);
+      params.push(takeChannel);
+    }
     parts.push(`d AS (INSERT INTO "Delivery" ("id", "kind", "channel", "accountId", "chatId", "payload", "traceId", "status", "claimedBy", "attempts", "nextAttemptAt", "createdAt")
-      SELECT r."id", r."kind", r."channel", r."accountId", r."chatId", r."payload", r."traceId", CASE WHEN t."take" THEN 'sending' ELSE 'queued' END,
-        CASE WHEN t."take" THEN r."claimedBy" END, 0, ?::timestamp(3), ?::timestamp(3)
-      FROM h, json_to_recordset(?::json) AS r("id" text, "kind" text, "channel" text, "accountId" text, "chatId" text, "payload" text, "traceId" text, "claimedBy" text),
-        LATERAL (SELECT r."claimedBy" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "Delivery" q WHERE q."channel" = r."channel" AND q."status" = 'queued') AS "take") t
+      SELECT r."id", r."kind", r."channel", r."accountId", r."chatId", r."payload", r."traceId", CASE WHEN x."take" THEN 'sending' ELSE 'queued' END,
+        CASE WHEN x."take" THEN r."claimedBy" END, 0, ?::timestamp(3), ?::timestamp(3)
+      FROM h${takeChannel ? ', t' : ''}, json_to_recordset(?::json) AS r("id" text, "kind" text, "channel" text, "accountId" text, "chatId" text, "payload" text, "traceId" text, "claimedBy" text),
+        LATERAL (SELECT ${takeChannel ? `t."take" AND r."claimedBy" IS NOT NULL AND r."channel" = ?::text` : 'false'} AS "take") x
       RETURNING "id", "status")`);
     params.push(now, now, JSON.stringify(turn.deliveries));
+    if (takeChannel) params.push(takeChannel);
   }
   const handed = turn.deliveries.length ? `(SELECT coalesce(json_agg("id"), '[]'::json) FROM d WHERE "status" = 'sending')` : `'[]'::json`;
   const row = await sql.get<{ n: number; handed: string[] }>(`WITH ${parts.join(',\n')}\nSELECT count(*)::int AS "n", ${handed} AS "handed" FROM h`, ...params);
