@@ -40,8 +40,14 @@ export interface MenuItem {
   /** The action run when picked: the same name as its command. */
   action: string;
   labelKey: string;
-  visible?(identity: Identity, services: Services): boolean | Promise<boolean>;
+  /** Shown only when this says so; entries sharing one function have it asked once per menu. */
+  visible?: MenuVisibility;
 }
+
+export type MenuVisibility = (identity: Identity, services: Services) => boolean | Promise<boolean>;
+
+/** The entries for people who handle cases somewhere (a leader, deputy, officer or admin): "Cases" and "Send an alert". */
+export const forHandlers: MenuVisibility = (identity, services) => services.cases.isHandlerAnywhere(identity.person.id);
 
 /** A feature contributes flows, commands, main-menu entries and answers to notification buttons. */
 export interface Feature {
@@ -125,9 +131,11 @@ export function createBotCore(deps: BotCoreDeps) {
     // Per-account flood limit, in memory (src/core/abuse/limits.ts): over it, one "slow down", then nothing.
     const limited = messageLimit?.check(inbound) ?? 'ok';
     if (limited === 'drop') return [];
-    if (await services.processedUpdates.seen(updateKey)) return [];
-    // One read for the account and its person; its last-seen time is written with the turn (finish).
-    const identity = await services.people.resolve(inbound, { lastSeenLater: true });
+    // One read for the "handled" mark, the account with its person and its conversation; the
+    // account's last-seen time is written with the turn (finish).
+    const opening = await services.processedUpdates.open(updateKey, inbound);
+    if (opening.seen) return [];
+    const identity = await services.people.resolve(inbound, { lastSeenLater: true, known: opening.identity ?? null });
     /** Commits the turn; the replies returned are already stored for delivery. */
     const finish = async (state: ConversationState | null, out: Outbound[], erased = false): Promise<Outbound[]> => {
       const channels = await services.processedUpdates.finishTurn({
@@ -154,7 +162,8 @@ export function createBotCore(deps: BotCoreDeps) {
       return finish(null, inbound.kind === 'command' ? [{ text: t('common:groupChat') }] : []);
     }
 
-    const state = await services.conversations.load(identity.account.id);
+    // A new account (created just now by resolve) has its conversation read now.
+    const state = opening.identity ? services.conversations.stateOf(opening.conversation) : await services.conversations.load(identity.account.id);
     const replies: Outbound[] = [];
     let erased = false;
 
@@ -408,8 +417,13 @@ export function createBotCore(deps: BotCoreDeps) {
     if (suspended?.resumeTitleKey) {
       rows.push([{ id: 'menu:resume', label: t('common:resumeButton', { what: t(suspended.resumeTitleKey) }) }]);
     }
+    const answers = new Map<MenuVisibility, boolean>();
     for (const item of menuItems) {
-      if (item.visible && !(await item.visible(identity, services))) continue;
+      if (item.visible) {
+        let shown = answers.get(item.visible);
+        if (shown === undefined) answers.set(item.visible, (shown = await item.visible(identity, services)));
+        if (!shown) continue;
+      }
       rows.push([{ id: `menu:${item.action}`, label: t(item.labelKey) }]);
     }
     return { text: t('menu:title'), choices: rows };

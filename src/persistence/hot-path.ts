@@ -67,12 +67,24 @@ export interface TurnWritten {
   handedOver: string[];
 }
 
+const PERSON_COLUMNS = Object.values(Prisma.PersonScalarFieldEnum)
+  .map((f) => `p."${f}" AS "person.${f}"`)
+  .join(', ');
+const CONVERSATION_COLUMNS = ['accountId', 'flow', 'step', 'data', 'choices', 'suspended'].map((f) => `c."${f}" AS "conversation.${f}"`).join(', ');
+
 const SQL = {
   seen: 'SELECT 1 AS "hit" FROM "ProcessedUpdate" WHERE "id" = ?',
   /** The account and its person in one statement: the person's columns come back as "person.<name>". */
-  identity: `SELECT a.*, ${Object.values(Prisma.PersonScalarFieldEnum)
-    .map((f) => `p."${f}" AS "person.${f}"`)
-    .join(', ')} FROM "ChannelAccount" a JOIN "Person" p ON p."id" = a."personId" WHERE a."channel" = ? AND a."externalId" = ?`,
+  identity: `SELECT a.*, ${PERSON_COLUMNS} FROM "ChannelAccount" a JOIN "Person" p ON p."id" = a."personId" WHERE a."channel" = ? AND a."externalId" = ?`,
+  /**
+   * What a turn starts from, in one statement and always one row: the "handled" mark, the account
+   * with its person (null columns when there is none) and the account's conversation.
+   */
+  opening: `SELECT (SELECT 1 FROM "ProcessedUpdate" WHERE "id" = ?) AS "turn.seen", a.*, ${PERSON_COLUMNS}, ${CONVERSATION_COLUMNS}
+    FROM (SELECT 1 AS "one") o
+    LEFT JOIN "ChannelAccount" a ON a."channel" = ? AND a."externalId" = ?
+    LEFT JOIN "Person" p ON p."id" = a."personId"
+    LEFT JOIN "Conversation" c ON c."accountId" = a."id"`,
   conversation: 'SELECT "flow", "step", "data", "choices", "suspended" FROM "Conversation" WHERE "accountId" = ?',
   markHandled: 'INSERT INTO "ProcessedUpdate" ("id", "createdAt") VALUES (?, ?) ON CONFLICT ("id") DO NOTHING',
   saveConversation: `INSERT INTO "Conversation" ("accountId", "flow", "step", "data", "choices", "suspended", "updatedAt")
@@ -112,6 +124,24 @@ const SQL = {
     UNION ALL SELECT 'a', "channel", NULL FROM "ChannelAccount" WHERE "personId" = ? AND "channel" <> 'web'`,
 } as const;
 
+/** What hot.opening read: the "handled" mark; the account and its person, and its conversation, when they exist. */
+export interface TurnOpening {
+  seen: boolean;
+  identity?: { account: ChannelAccount; person: Person };
+  conversation?: ConversationRow;
+}
+
+/** A row's columns by prefix: "person.locale" under person, "turn.seen" under turn, the rest under account. */
+function splitColumns(row: Record<string, unknown>): Record<'account' | 'person' | 'turn' | 'conversation', Record<string, unknown>> {
+  const out = { account: {}, person: {}, turn: {}, conversation: {} } as Record<'account' | 'person' | 'turn' | 'conversation', Record<string, unknown>>;
+  for (const key in row) {
+    const dot = key.indexOf('.');
+    if (dot < 0) out.account[key] = row[key];
+    else out[key.slice(0, dot) as 'person' | 'turn' | 'conversation'][key.slice(dot + 1)] = row[key];
+  }
+  return out;
+}
+
 export interface ActorRow {
   kind: 'm' | 'g' | 'a';
   ref: string | null;
@@ -130,13 +160,24 @@ export function createHotPath(sql: SqlRunner) {
       // No row: no such account, or its person is gone (an erasure at another instance): as if new.
       const row = await sql.get<Record<string, unknown>>(SQL.identity, channel, externalId);
       if (!row) return undefined;
-      const account: Record<string, unknown> = {};
-      const person: Record<string, unknown> = {};
-      for (const key in row) {
-        if (key.startsWith('person.')) person[key.slice(7)] = row[key];
-        else account[key] = row[key];
-      }
+      const { account, person } = splitColumns(row);
       return { account: account as unknown as ChannelAccount, person: person as unknown as Person };
+    },
+
+    /**
+     * A turn's opening read, one statement instead of three (seen, identity, conversation): whether
+     * the update was handled, the account and its person if both exist, and the account's
+     * conversation if it has one.
+     */
+    async opening(updateKey: string, channel: string, externalId: string): Promise<TurnOpening> {
+      const row = (await sql.get<Record<string, unknown>>(SQL.opening, updateKey, channel, externalId))!;
+      const { turn, account, person, conversation } = splitColumns(row);
+      if (account.id == null || person.id == null) return { seen: turn.seen != null };
+      return {
+        seen: turn.seen != null,
+        identity: { account: account as unknown as ChannelAccount, person: person as unknown as Person },
+        conversation: conversation.accountId == null ? undefined : (conversation as unknown as ConversationRow),
+      };
     },
 
     /**

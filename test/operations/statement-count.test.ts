@@ -14,25 +14,25 @@ import { statementCounter } from '../helpers/statement-counter.js';
 const BUDGET = TEST_POSTGRES_URL
   ? {
       /**
-       * "/menu" typed by an onboarded resident: reads of the "handled" mark, the account with its
-       * person (one statement), the conversation and twice the actor (the menu's two
-       * role-dependent entries); then the turn's writes (the mark, the state, the last-seen time,
-       * the reply) as one statement (hot-path.ts, finishTurnPg).
+       * "/menu" typed by an onboarded resident: one read of the "handled" mark, the account with
+       * its person and its conversation (hot-path.ts, opening); the actor once (the menu's two
+       * entries for handlers share one answer); then the turn's writes (the mark, the state, the
+       * last-seen time, the reply) as one statement (finishTurnPg).
        */
-      menuCommand: 6,
+      menuCommand: 3,
       /** The "Help" button of the main menu: the same, plus the actor for the handler's help line (the second reply is in the same write). */
-      menuPress: 7,
+      menuPress: 4,
       /** A description typed in the report flow (the next step's prompt comes back). */
-      typedAnswer: 4,
-      /** The same update delivered again: only the "handled" mark is read. */
+      typedAnswer: 2,
+      /** The same update delivered again: only the opening read. */
       repeat: 1,
     }
   : {
       /** The same reads; then one transaction of four writes (the mark, the state, the last-seen time, the reply). */
-      menuCommand: 9,
+      menuCommand: 6,
       /** The "Help" button: the same, plus the actor for the handler's help line and a second reply. */
-      menuPress: 11,
-      typedAnswer: 7,
+      menuPress: 8,
+      typedAnswer: 5,
       repeat: 1,
     };
 

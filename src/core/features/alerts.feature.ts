@@ -1,5 +1,5 @@
 /** Alerts: /alert to compose, residents' answer buttons, and the sender's follow-up buttons. */
-import type { Feature, Session } from '../bot-core.js';
+import { forHandlers, type Feature, type Session } from '../bot-core.js';
 import { alertFlow, alertFollowFlow } from '../flows/alert.flow.js';
 import type { AnswerCode } from '../services/alert.catalog.js';
 
@@ -87,6 +87,6 @@ async function senderAction(session: Session, rest: string) {
 export const alertsFeature: Feature = {
   flows: [alertFlow, alertFollowFlow],
   commands: { alert },
-  menu: [{ action: 'alert', labelKey: 'alerts:menu', visible: (identity, services) => services.cases.isHandlerAnywhere(identity.person.id) }],
+  menu: [{ action: 'alert', labelKey: 'alerts:menu', visible: forHandlers }],
   notificationChoices: { 'a:': answer, 'as:': senderAction },
 };

@@ -1,5 +1,5 @@
 /** Reports: /report, /myreports, /cases, and the buttons on case notifications. */
-import type { Feature, Session } from '../bot-core.js';
+import { forHandlers, type Feature, type Session } from '../bot-core.js';
 import { reportFlow } from '../flows/report.flow.js';
 import { casesFlow } from '../flows/cases.flow.js';
 import { myReportsFlow } from '../flows/my-reports.flow.js';
@@ -59,7 +59,7 @@ export const casesFeature: Feature = {
   menu: [
     { action: 'report', labelKey: 'report:menu' },
     { action: 'myreports', labelKey: 'cases:menuMyReports' },
-    { action: 'cases', labelKey: 'cases:menuCases', visible: (identity, services) => services.cases.isHandlerAnywhere(identity.person.id) },
+    { action: 'cases', labelKey: 'cases:menuCases', visible: forHandlers },
   ],
   notificationChoices: { 'c:': caseButton },
 };

@@ -2,7 +2,7 @@ import type { Db } from './db.js';
 import type { Outbound } from '../messages.js';
 import { packChoices } from '../choice-match.js';
 import type { Tx } from './outbox.service.js';
-import { createHotPath, sqlRunnerOf, type ConversationWrite, type DeliveryRow } from '../../persistence/hot-path.js';
+import { createHotPath, sqlRunnerOf, type ConversationRow, type ConversationWrite, type DeliveryRow, type TurnOpening } from '../../persistence/hot-path.js';
 
 /** Where a person is in a flow; stored per channel account so a restart resumes it. */
 export interface ConversationState {
@@ -16,6 +16,17 @@ export interface ConversationState {
 }
 
 export const EMPTY_STATE: ConversationState = { flow: null, step: null, data: {}, choices: [], suspended: null };
+
+function stateOf(row: ConversationRow | undefined): ConversationState {
+  if (!row) return { ...EMPTY_STATE };
+  return {
+    flow: row.flow,
+    step: row.step,
+    data: safeJson(row.data, {}),
+    choices: safeJson(row.choices, []),
+    suspended: row.suspended ? safeJson(row.suspended, null) : null,
+  };
+}
 
 function stateFields(state: ConversationState): ConversationWrite {
   return {
@@ -36,16 +47,10 @@ export function createConversationService(db: Db) {
   const hot = createHotPath(sqlRunnerOf(db));
   return {
     async load(accountId: string): Promise<ConversationState> {
-      const row = await hot.conversation(accountId);
-      if (!row) return { ...EMPTY_STATE };
-      return {
-        flow: row.flow,
-        step: row.step,
-        data: safeJson(row.data, {}),
-        choices: safeJson(row.choices, []),
-        suspended: row.suspended ? safeJson(row.suspended, null) : null,
-      };
+      return stateOf(await hot.conversation(accountId));
     },
+    /** The state of a conversation row read with others (processedUpdates.open); none: no flow, nothing offered. */
+    stateOf,
     async save(accountId: string, state: ConversationState): Promise<void> {
       await saveState(db, accountId, state);
     },
@@ -138,6 +143,14 @@ export function createProcessedUpdates(db: Db) {
   return {
     /** True when this update was handled already (a repeat); nothing is recorded. */
     seen,
+    /**
+     * What a turn starts from, in one read (on PostgreSQL one round trip instead of three):
+     * whether the update was handled already, the account and its person (none: a new account,
+     * or its person erased), and the account's conversation.
+     */
+    open(updateKey: string, inbound: { channel: string; accountId: string }): Promise<TurnOpening> {
+      return hot.opening(updateKey, inbound.channel, inbound.accountId);
+    },
     /**
      * In one transaction: records the update as handled, saves the conversation state (unless
      * null: nothing may be stored, or nothing changed), sets the account's last-seen time (when

@@ -15,13 +15,14 @@ export function createPeopleService(db: Db, defaultLocale: Locale) {
      * Finds or creates the person behind a channel account, refreshing what the platform says of
      * them. With `lastSeenLater` the caller writes the account's last-seen time itself, in the
      * transaction that ends the turn (bot-core.ts): then an account the platform says nothing new
-     * about costs one read and no write here.
+     * about costs one read and no write here. `known` is the account as the caller read it a
+     * moment ago (processedUpdates.open): null when there is none; then it is not read again.
      */
     async resolve(
       inbound: Pick<Inbound, 'channel' | 'accountId' | 'chatId' | 'chatType' | 'displayName' | 'username'>,
-      options: { lastSeenLater?: boolean } = {},
+      options: { lastSeenLater?: boolean; known?: Identity | null } = {},
     ): Promise<Identity> {
-      const existing = await hot.identity(inbound.channel, inbound.accountId);
+      const existing = options.known === undefined ? await hot.identity(inbound.channel, inbound.accountId) : options.known;
       if (existing) {
         const { person } = existing;
         const now = new Date();
