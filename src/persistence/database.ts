@@ -53,25 +53,29 @@ async function openSqlite(file: string): Promise<OpenedDatabase> {
   // prepared statements run on the same connection (one writer, no lock waits between the two).
   const factory = new PrismaBetterSQLite3({ url: `file:${file}`, timeout: 10_000 });
   let connection: Database.Database | undefined;
+  let opened: ReturnType<typeof factory.connect> | undefined;
   const sharing: typeof factory = Object.assign(Object.create(Object.getPrototypeOf(factory)) as typeof factory, {
     provider: factory.provider,
     adapterName: factory.adapterName,
-    async connect() {
-      const adapter = await factory.connect();
-      const conn = (adapter as unknown as { client: Database.Database }).client;
-      // Prisma's transactions start with a deferred BEGIN: one that reads, then writes after another
-      // process committed fails with SQLITE_BUSY_SNAPSHOT, which no busy timeout can wait out. Taking
-      // the write lock at BEGIN makes a second process (or instance) wait its turn instead.
-      const prepare = conn.prepare.bind(conn);
-      conn.prepare = ((sql: string) => prepare(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql)) as typeof conn.prepare;
-      connection = conn;
-      return adapter;
-    },
+    // Opened once: here, before Prisma starts, and handed to Prisma when it asks.
+    connect: () => (opened ??= openShared()),
     connectToShadowDb: () => factory.connectToShadowDb(),
   });
+  async function openShared() {
+    const adapter = await factory.connect();
+    const conn = (adapter as unknown as { client: Database.Database }).client;
+    // Prisma's transactions start with a deferred BEGIN: one that reads, then writes after another
+    // process committed fails with SQLITE_BUSY_SNAPSHOT, which no busy timeout can wait out. Taking
+    // the write lock at BEGIN makes a second process (or instance) wait its turn instead.
+    const prepare = conn.prepare.bind(conn);
+    conn.prepare = ((sql: string) => prepare(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql)) as typeof conn.prepare;
+    connection = conn;
+    return adapter;
+  }
   const db = new PrismaClient({ adapter: sharing });
-  // Opens the adapter's connection (and loads Prisma's query compiler), running no query yet.
-  await db.$connect();
+  // Opens the adapter's connection for the hot path's statements. Prisma's own start (its query
+  // compiler: 70 ms of WebAssembly) waits for its first query, after the HTTP server listens.
+  await sharing.connect();
   if (!connection) throw new Error('the SQLite adapter did not open its connection');
   // Per-connection settings, set on that connection directly (not as Prisma queries, which would
   // each be planned by the query compiler): the adapter keeps one connection, so they hold for its life.
