@@ -17,6 +17,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import type { FakeTelegram, RecordedCall } from '../test/fakes/fake-telegram-server.js';
 import { dropPostgresSchema, freePort, postgresSchemaUrl, PROJECT_ROOT, removeDir, seedAreas, seedDatabase, serviceEntry, sleep, startFake, startService, type ServiceProcess } from './fanout-harness.js';
@@ -142,14 +143,34 @@ function menuUpdate(chatId: string) {
   };
 }
 
-async function postUpdate(port: number, update: unknown): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}/webhooks/telegram`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-    body: JSON.stringify(update),
+/**
+ * Posts with node:http on keep-alive connections, not fetch: the load generator shares the two
+ * cores with the bot it measures, and fetch (undici's streams, an AbortSignal per request) cost the
+ * bench's own process several times what a plain request does, taken from every bot alike.
+ */
+const webhookAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function postUpdate(port: number, update: unknown): Promise<void> {
+  const body = JSON.stringify(update);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/webhooks/telegram',
+        method: 'POST',
+        agent: webhookAgent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-telegram-bot-api-secret-token': SECRET },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode! >= 200 && res.statusCode! < 300 ? resolve() : reject(new Error(`webhook answered ${res.statusCode}`))));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`webhook answered ${res.status}`);
 }
 
 /** One update and the time until its answer reached the fake (undefined when none came). */
