@@ -45,6 +45,22 @@ describe('PostgreSQL', () => {
     await again.close();
   });
 
+  it('opens a migrated database without waiting for the migration lock another instance holds', async () => {
+    // Another instance busy migrating (or stuck) holds the lock; with nothing left to apply, this
+    // start checks the applied names in one query and goes on instead of queueing behind it.
+    const other = new pg.Client({ connectionString: SERVER });
+    await other.connect();
+    await other.query('SELECT pg_advisory_lock(7270736)');
+    try {
+      const opened = await openDatabase(url);
+      expect(opened.appliedMigrations).toEqual([]);
+      await opened.close();
+    } finally {
+      await other.query('SELECT pg_advisory_unlock(7270736)');
+      await other.end();
+    }
+  });
+
   it("waits for the disk before an update's own turn commits, not before the worker's bookkeeping does", async () => {
     const opened = await openDatabase(url);
     try {
