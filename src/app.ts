@@ -433,6 +433,10 @@ export async function createApp(config: Config, options: AppOptions) {
       warmUpTimer = undefined;
       consoleWeb.load().catch((error) => logger.warn('loading the console failed', { error }));
       metrics.load().catch((error) => logger.warn('loading the metrics failed', { error }));
+      // Prisma's query compiler, which nothing on the way to the first answer needs (the hot path,
+      // the leases and the senders' claims are prepared statements), so the first report or
+      // console page does not wait for it either.
+      db.$connect().catch((error) => logger.warn('starting the database client failed', { error }));
     }, 1000);
     warmUpTimer.unref();
   }

@@ -27,7 +27,7 @@
  */
 import type { Db } from '../core/services/db.js';
 import { claimDue, markSent, markSentNow, type DueRow } from '../persistence/delivery-claims.js';
-import type { DeliveryRow } from '../persistence/hot-path.js';
+import { sqlRunnerOf, type DeliveryRow } from '../persistence/hot-path.js';
 import type { Outbound } from '../core/messages.js';
 import type { Logger } from '../logger.js';
 import type { SendFailure } from './send-outcome.js';
@@ -398,8 +398,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     /** Puts rows left "sending" by a crash back in the queue; returns how many. */
     async recover(): Promise<number> {
       // Called by the new holder of the channel's sender lease: whoever claimed these is gone (or has stopped sending).
-      const { count } = await db.delivery.updateMany({ where: { channel: target.name, status: 'sending' }, data: { status: 'queued', claimedBy: null } });
-      return count;
+      // A prepared statement, not a Prisma query: this runs at start-up (see persistence/lease.ts).
+      return sqlRunnerOf(db).run(`UPDATE "Delivery" SET "status" = 'queued', "claimedBy" = NULL WHERE "channel" = ? AND "status" = 'sending'`, target.name);
     },
     async start(): Promise<void> {
       if (running) return;

@@ -13,6 +13,22 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../core/services/db.js';
+import { sqlRunnerOf } from './hot-path.js';
+
+/**
+ * Taking and renewing run as prepared statements (sql-runner.ts), not Prisma queries: the first
+ * lease round runs at start-up, and Prisma's first query instantiates its query compiler (75-130
+ * ms of WebAssembly on the main thread), which the service now does after its first second.
+ */
+const SQL = {
+  /** Free, expired or ours: take or renew it. */
+  renew: `UPDATE "Lease" SET "holder" = ?, "expiresAt" = ?, "updatedAt" = ? WHERE "name" = ? AND ("holder" = ? OR "expiresAt" < ?)`,
+  current: `SELECT "holder" FROM "Lease" WHERE "name" = ?`,
+  /** Taken over from a holder whose process is gone, unless someone else just did. */
+  takeOver: `UPDATE "Lease" SET "holder" = ?, "expiresAt" = ?, "updatedAt" = ? WHERE "name" = ? AND "holder" = ?`,
+  /** A new lease; nothing when another instance created it at the same moment. */
+  create: `INSERT INTO "Lease" ("name", "holder", "expiresAt", "updatedAt") VALUES (?, ?, ?, ?) ON CONFLICT ("name") DO NOTHING`,
+} as const;
 
 /** "<instance name>/<pid>/<random>": unique per process start, readable in the Lease table. */
 export function holderId(instanceName: string = hostname()): string {
@@ -38,26 +54,17 @@ export function createLeases(db: Db, holder: string, now: () => number = Date.no
     holder,
     /** Takes or renews the lease for `ttlMs`; false when another live holder has it. */
     async acquire(name: string, ttlMs: number): Promise<boolean> {
+      const sql = sqlRunnerOf(db);
       const at = new Date(now());
       const until = new Date(at.getTime() + ttlMs);
-      const renewed = await db.lease.updateMany({
-        where: { name, OR: [{ holder }, { expiresAt: { lt: at } }] },
-        data: { holder, expiresAt: until, updatedAt: at },
-      });
-      if (renewed.count) return true;
-      const current = await db.lease.findUnique({ where: { name } });
+      if (await sql.run(SQL.renew, holder, until, at, name, holder, at)) return true;
+      const current = await sql.get<{ holder: string }>(SQL.current, name);
       if (current) {
         if (!deadHereAndNow(current.holder)) return false;
         // Its process is gone: take it over now, unless someone else just did.
-        const taken = await db.lease.updateMany({ where: { name, holder: current.holder }, data: { holder, expiresAt: until, updatedAt: at } });
-        return taken.count === 1;
+        return (await sql.run(SQL.takeOver, holder, until, at, name, current.holder)) === 1;
       }
-      try {
-        await db.lease.create({ data: { name, holder, expiresAt: until, updatedAt: at } });
-        return true;
-      } catch {
-        return false; // created by another instance at the same moment
-      }
+      return (await sql.run(SQL.create, name, holder, until, at)) === 1;
     },
     /** Gives the lease up at once (a clean stop), so another instance need not wait for it to expire. */
     async release(name: string): Promise<void> {
