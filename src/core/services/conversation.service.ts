@@ -141,8 +141,6 @@ export function createProcessedUpdates(db: Db) {
   const hot = createHotPath(sqlRunnerOf(db));
   const seen = (id: string) => hot.seen(id);
   return {
-    /** True when this update was handled already (a repeat); nothing is recorded. */
-    seen,
     /**
      * What a turn starts from, in one read (on PostgreSQL one round trip instead of three):
      * whether the update was handled already, the account and its person (none: a new account,
