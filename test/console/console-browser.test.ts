@@ -93,6 +93,8 @@ describe.skipIf(!haveChromium)(haveChromium ? 'console in Chromium' : `console i
       await page.getByRole('button', { name: 'Lọc' }).click();
       await expect.poll(() => page.locator('table.queue tbody tr').count()).toBe(1);
       await page.getByRole('link', { name: 'Bỏ lọc' }).click();
+      // The unfiltered queue is a new page: Tab is pressed on it, not on the one it replaces.
+      await expect.poll(() => page.locator('table.queue tbody tr').count()).toBe(4);
 
       // Keyboard: the first Tab reaches the skip link.
       await page.keyboard.press('Tab');
